@@ -1,0 +1,24 @@
+# The README's two commands. Each installs the locked environment first (uv.lock), so both work
+# on a fresh machine.
+.PHONY: run test env lint
+
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+
+env:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+# The default pipeline on the embedded Fashion-MNIST sample (dvc repro).
+run: env
+	$(UV) run --frozen dvc repro
+
+# The test suite. The official Fashion-MNIST files (Debian's dataset-fashion-mnist) are only
+# needed to check the embedded sample's provenance; they are installed when possible.
+test: env
+	@[ -d /usr/share/datasets/fashion-mnist ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1))) || true
+	$(UV) run --frozen pytest -q
+
+lint: env
+	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check .

@@ -1,0 +1,151 @@
+"""params.yaml as typed, validated dataclasses.
+
+Every stage parses the whole file first, so a malformed value or an unknown name stops the
+pipeline in one line before any stage does work, whichever stage DVC happens to run first.
+"""
+
+from dataclasses import dataclass, field, fields
+from typing import Any, get_args
+
+from prunebench.errors import PrunebenchError
+from prunebench.grid import validate_grid
+
+
+def _section(cls, raw: object, name: str):
+    """Build dataclass ``cls`` from a params section, refusing unknown keys and wrong types."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PrunebenchError(f"params section {name!r} must be a mapping, got {raw!r}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise PrunebenchError(
+            f"unknown key {name}.{unknown[0]}; valid keys: {', '.join(sorted(known))}"
+        )
+    for key, value in raw.items():
+        hint = known[key].type
+        allowed = tuple(kind for kind in get_args(hint) or (hint,) if kind is not type(None))
+        if value is not None and not _is_instance(value, allowed):
+            raise PrunebenchError(f"{name}.{key} has the wrong type: {value!r}")
+    return cls(**raw)
+
+
+def _is_instance(value: object, allowed: tuple) -> bool:
+    for kind in allowed:
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if kind not in (int, float) and isinstance(value, kind):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Where non-embedded datasets live and how the validation split is held out of train."""
+
+    root: str | None = None
+    download: bool = False
+    validation_size: int | None = None  # None: the benchmark's own
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class PretrainedParams:
+    """Local mirror of published weights, and the seed and recipe of our own pretraining."""
+
+    mirror: str | None = None  # None: $PRUNEBENCH_PRETRAINED_MIRROR, else download by URL
+    seed: int = 0
+    recipe: dict = field(default_factory=dict)  # overrides of the benchmark's pretrain recipe
+
+
+@dataclass(frozen=True)
+class PruneParams:
+    """How masks are computed: prunable set and the data that gradient/activation scores see."""
+
+    include_classifier: bool = False
+    score_batches: int = 1
+    score_batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True)
+class Params:
+    benchmark: str
+    strategy: str
+    baselines: list[str]
+    compressions: list[float]
+    seeds: list[int]
+    data: DataParams
+    pretrained: PretrainedParams
+    prune: PruneParams
+    finetune: dict[str, Any]  # overrides of the benchmark's finetune recipe
+    evaluate: EvaluateParams
+
+    @property
+    def methods(self) -> list[str]:
+        """The strategy under evaluation first, then the baselines, each once."""
+        return [self.strategy] + [name for name in self.baselines if name != self.strategy]
+
+
+REQUIRED = ("benchmark", "strategy", "baselines", "compressions", "seeds")
+SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate")
+
+
+def parse_params(raw: object) -> Params:
+    """Validate a loaded params.yaml; raise :class:`PrunebenchError` on the first problem."""
+    from prunebench.benchmarks import BENCHMARKS
+    from prunebench.strategies import STRATEGIES
+
+    if not isinstance(raw, dict):
+        raise PrunebenchError("params.yaml must be a mapping of names to values")
+    missing = [key for key in REQUIRED if key not in raw]
+    if missing:
+        raise PrunebenchError(f"params.yaml is missing {missing[0]!r}")
+    unknown = sorted(set(raw) - set(REQUIRED) - set(SECTIONS))
+    if unknown:
+        valid = ", ".join(REQUIRED + SECTIONS)
+        raise PrunebenchError(f"unknown params key {unknown[0]!r}; valid keys: {valid}")
+    benchmark = BENCHMARKS[raw["benchmark"]]
+    strategy = raw["strategy"]
+    if not isinstance(strategy, str):
+        raise PrunebenchError(
+            f"strategy must be a single name, got {strategy!r}; "
+            f"valid choices: {', '.join(STRATEGIES.names())}"
+        )
+    STRATEGIES[strategy]
+    baselines = raw["baselines"]
+    if not isinstance(baselines, list):
+        raise PrunebenchError(f"baselines must be a list of strategy names, got {baselines!r}")
+    for name in baselines:
+        STRATEGIES[name]
+    if len(set(baselines)) != len(baselines):
+        raise PrunebenchError(f"baselines contain duplicates: {baselines!r}")
+    validate_grid(raw["compressions"], raw["seeds"])
+    params = Params(
+        benchmark=raw["benchmark"],
+        strategy=strategy,
+        baselines=list(baselines),
+        compressions=[float(c) for c in raw["compressions"]],
+        seeds=list(raw["seeds"]),
+        data=_section(DataParams, raw.get("data"), "data"),
+        pretrained=_section(PretrainedParams, raw.get("pretrained"), "pretrained"),
+        prune=_section(PruneParams, raw.get("prune"), "prune"),
+        finetune=raw.get("finetune") or {},
+        evaluate=_section(EvaluateParams, raw.get("evaluate"), "evaluate"),
+    )
+    # Building the recipes validates their keys and ranges now rather than mid-pipeline.
+    benchmark.finetune.updated(params.finetune)
+    if benchmark.pretrain is not None:
+        benchmark.pretrain.updated(params.pretrained.recipe)
+    if params.prune.score_batches < 1 or params.prune.score_batch_size < 1:
+        raise PrunebenchError("prune.score_batches and prune.score_batch_size must be >= 1")
+    if params.evaluate.batch_size < 1:
+        raise PrunebenchError("evaluate.batch_size must be >= 1")
+    return params

@@ -1,0 +1,62 @@
+"""Safe, atomic files: JSON and model checkpoints.
+
+Everything is written under a temporary name in the destination directory and renamed into
+place, so a killed process never leaves a half-written file under a name a later stage reads.
+Checkpoints are safetensors: tensors only, nothing executed on load.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from prunebench.errors import PrunebenchError
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: object) -> None:
+    atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PrunebenchError(f"{path} does not exist; run the stage that writes it") from None
+    except json.JSONDecodeError as error:
+        raise PrunebenchError(f"{path} is not valid JSON: {error}") from None
+
+
+def save_state_dict(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
+    """Write a model's state dict as safetensors (contiguous CPU copies, shared storage split)."""
+    from safetensors.torch import save
+
+    tensors = {
+        name: tensor.detach().cpu().contiguous().clone() for name, tensor in state_dict.items()
+    }
+    atomic_write_bytes(path, save(tensors))
+
+
+def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    if not Path(path).is_file():
+        raise PrunebenchError(f"{path} does not exist; run the stage that writes it")
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own types for malformed headers
+        raise PrunebenchError(f"{path} is not a valid safetensors checkpoint: {error}") from None

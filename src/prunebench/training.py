@@ -1,0 +1,204 @@
+"""Training with masks: the finetuning loop after pruning and the pretraining of our own models.
+
+Both use the same loop so that the control and every pruned model see the same code path: seeded
+data order, optimizer from a :class:`Recipe`, early stopping on validation top-1 with the best
+epoch's weights restored. Pruned weights are kept exactly zero by :mod:`prunebench.masks`.
+"""
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import torch
+from torch import nn
+
+from prunebench.errors import PrunebenchError
+from prunebench.evaluation import evaluate
+from prunebench.masks import MaskSet, apply_masks, keep_pruned_zero
+from prunebench.seeding import seed_everything
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("fixed", "cosine")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe: every knob that changes what a finetuning run produces.
+
+    ``patience`` is the number of epochs without a new best validation top-1 after which
+    training stops; the best epoch's weights are what the run returns.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 3e-4
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    epochs: int = 30
+    patience: int = 5
+    schedule: str = "fixed"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise PrunebenchError(
+                f"unknown optimizer {self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise PrunebenchError(
+                f"unknown schedule {self.schedule!r}; valid choices: {', '.join(SCHEDULES)}"
+            )
+        positive = {
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "patience": self.patience,
+        }
+        for name, value in positive.items():
+            if not (isinstance(value, int | float) and value > 0):
+                raise PrunebenchError(f"recipe {name} must be a positive number, got {value!r}")
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise PrunebenchError(
+                "recipe weight_decay must be >= 0 and momentum in [0, 1), "
+                f"got {self.weight_decay!r} and {self.momentum!r}"
+            )
+
+    def updated(self, overrides: dict | None) -> "Recipe":
+        """This recipe with the non-null entries of ``overrides`` (a params section) applied."""
+        overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise PrunebenchError(
+                f"unknown recipe key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}"
+            )
+        return replace(self, **overrides)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def make_optimizer(self, parameters) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.Adam(
+                parameters, lr=self.learning_rate, weight_decay=self.weight_decay
+            )
+        return torch.optim.SGD(
+            parameters,
+            lr=self.learning_rate,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+        )
+
+
+@dataclass
+class TrainingResult:
+    """What a run returns: per-epoch curves and where the best validation top-1 was."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_top1: float = -1.0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+
+def train(
+    model: nn.Module,
+    dataset,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    masks: MaskSet | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    description: str = "train",
+) -> TrainingResult:
+    """Train ``model`` in place on ``dataset``'s train split; return the curves.
+
+    The model ends holding the weights of the epoch with the best validation top-1 (ties keep
+    the earlier epoch). ``on_epoch`` receives each epoch's row (for dvclive). A non-finite loss
+    raises :class:`PrunebenchError` naming the epoch and step.
+    """
+    from tqdm.auto import tqdm
+
+    data_order = seed_everything(seed)
+    model.to(device)
+    optimizer = recipe.make_optimizer(model.parameters())
+    # Cosine annealing is for pretraining from scratch; the paper's finetuning is a fixed rate.
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
+        if recipe.schedule == "cosine"
+        else None
+    )
+    mask_handle = None
+    if masks is not None:
+        apply_masks(model, masks)
+        mask_handle = keep_pruned_zero(optimizer, model, masks)
+    loss_function = nn.CrossEntropyLoss()
+    result = TrainingResult()
+    best_state = copy.deepcopy(model.state_dict())
+    epochs_since_best = 0
+    progress = tqdm(range(1, recipe.epochs + 1), desc=description, unit="epoch", leave=False)
+    try:
+        for epoch in progress:
+            model.train()
+            loss_sum, correct, seen = 0.0, 0, 0
+            batches = dataset.batches(
+                "train",
+                batch_size=recipe.batch_size,
+                shuffle=True,
+                generator=data_order,
+                device=device,
+                augment=True,
+            )
+            for step, (images, labels) in enumerate(batches):
+                logits = model(images)
+                loss = loss_function(logits, labels)
+                if not math.isfinite(loss.item()):
+                    raise PrunebenchError(
+                        f"{description}: loss became {loss.item()} at epoch {epoch}, step {step}; "
+                        "lower the learning rate"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.item() * labels.numel()
+                correct += (logits.argmax(dim=1) == labels).sum().item()
+                seen += labels.numel()
+            if scheduler is not None:
+                scheduler.step()
+            validation = evaluate(
+                model,
+                dataset.batches("validation", batch_size=1000, shuffle=False, device=device),
+                device,
+            )
+            row = {
+                "epoch": epoch,
+                "train_loss": loss_sum / seen,
+                "train_top1": correct / seen,
+                "validation_loss": validation["loss"],
+                "validation_top1": validation["top1"],
+                "validation_top5": validation["top5"],
+            }
+            result.history.append(row)
+            if on_epoch is not None:
+                on_epoch(row)
+            if validation["top1"] > result.best_validation_top1:
+                result.best_validation_top1 = validation["top1"]
+                result.best_epoch = epoch
+                best_state = copy.deepcopy(model.state_dict())
+                epochs_since_best = 0
+            else:
+                epochs_since_best += 1
+            progress.set_postfix(val_top1=f"{validation['top1']:.4f}", best=result.best_epoch)
+            if epochs_since_best >= recipe.patience:
+                break
+    finally:
+        progress.close()
+        if mask_handle is not None:
+            mask_handle.remove()
+    model.load_state_dict(best_state)
+    return result

@@ -1,0 +1,53 @@
+"""What every stage script shares: params, the device, error reporting, the code fingerprint."""
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from prunebench.config import Params, parse_params
+from prunebench.errors import PrunebenchError
+
+REPO = Path(__file__).resolve().parent.parent
+CODE_ROOTS = (REPO / "src" / "prunebench", REPO / "stages")
+
+
+def load_params(path: Path = REPO / "params.yaml") -> Params:
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as error:
+        raise PrunebenchError(f"{path} is not valid YAML: {error}") from None
+    return parse_params(raw)
+
+
+def device_from_environment():
+    """``PRUNEBENCH_DEVICE`` (``cpu``, ``cuda``, ``auto``); recorded in every metrics file."""
+    from prunebench.provenance import choose_device
+
+    return choose_device(os.environ.get("PRUNEBENCH_DEVICE"))
+
+
+def code_digest() -> str:
+    """Digest of the project's modules this process has loaded: a cell's code fingerprint.
+
+    Only the code the stage actually runs counts, so editing the reporting package never
+    invalidates a finetuned cell.
+    """
+    digest = hashlib.sha256()
+    for module in sorted(sys.modules.values(), key=lambda m: getattr(m, "__name__", "")):
+        source = getattr(module, "__file__", None)
+        if source and any(Path(source).resolve().is_relative_to(r) for r in CODE_ROOTS):
+            digest.update(Path(source).read_bytes())
+    return digest.hexdigest()
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a stage; bad input becomes one ``error:`` line on stderr and exit status 2."""
+    try:
+        main()
+    except PrunebenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
