@@ -8,11 +8,14 @@ from pathlib import Path
 
 import yaml
 
+import prunebench
 from prunebench.config import Params, parse_params
 from prunebench.errors import PrunebenchError
 
 REPO = Path(__file__).resolve().parent.parent
-CODE_ROOTS = (REPO / "src" / "prunebench", REPO / "stages")
+# Where the code that runs lives: the installed package (the repository's own src/ in an editable
+# install) and the stage scripts.
+CODE_ROOTS = (Path(prunebench.__file__).resolve().parent, Path(__file__).resolve().parent)
 
 
 def load_params(path: Path = REPO / "params.yaml") -> Params:

@@ -1,14 +1,15 @@
 """Stage prune: one mask file and per-layer sparsity table per (compression, seed) of a method."""
 
 import argparse
+from itertools import islice
 from pathlib import Path
 
 from prunebench.benchmarks import BENCHMARKS
 from prunebench.data import open_materialized
-from prunebench.files import load_state_dict
+from prunebench.files import load_state_dict, write_csv_rows
 from prunebench.grid import CellStore, file_digest, fingerprint, grid, tree_digest
-from prunebench.masks import save_masks
-from prunebench.metrics import layer_table, write_layer_table
+from prunebench.masks import apply_masks, save_masks
+from prunebench.metrics import layer_table, mask_compression
 from prunebench.models import create_model
 from prunebench.seeding import seed_everything
 from prunebench.strategies import STRATEGIES, compute_masks
@@ -54,25 +55,25 @@ def main() -> None:
             shuffle=True,
             generator=data_order,
             device=device,
-            augment=False,
         )
         masks = compute_masks(
             model,
             args.method,
             cell.compression,
             seed=cell.seed,
-            batches=batches,
-            score_batches=params.prune.score_batches,
+            batches=list(islice(batches, params.prune.score_batches)),
             include_classifier=params.prune.include_classifier,
         )
+        apply_masks(model, masks)
+        metadata = {
+            "strategy": args.method,
+            "target_compression": cell.compression,
+            "achieved_compression": mask_compression(model, masks),
+            "seed": cell.seed,
+        }
         with store.writing(cell, cell_fingerprint) as staging:
-            metadata = {"strategy": args.method, "target_compression": cell.compression,
-                        "seed": cell.seed}  # fmt: skip
-            save_masks(staging / "masks.safetensors", masks, metadata, model=model)
-            write_layer_table(
-                staging / "layers.csv",
-                layer_table(model, masks, dataset.info.input_shape),
-            )
+            save_masks(staging / "masks.safetensors", masks, metadata)
+            write_csv_rows(staging / "layers.csv", layer_table(model, dataset.info.input_shape))
 
 
 if __name__ == "__main__":

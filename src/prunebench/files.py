@@ -41,6 +41,18 @@ def read_json(path: Path) -> dict:
         raise PrunebenchError(f"{path} is not valid JSON: {error}") from None
 
 
+def write_csv_rows(path: Path, rows: list[dict]) -> None:
+    """A list of same-keyed dicts as CSV (header from the first row's keys)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
 def save_state_dict(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
     """Write a model's state dict as safetensors (contiguous CPU copies, shared storage split)."""
     from safetensors.torch import save

@@ -12,7 +12,7 @@ The paper's taxonomy, as code. A strategy is
 Adding a strategy: write its score function in ``scores.py`` (a function of :class:`ScoreInputs`
 returning one tensor per weight) and register it below with an allocation, e.g.::
 
-    STRATEGIES.add("global_taylor2", Strategy(taylor2_scores, global_allocation, needs_batches=True))
+    STRATEGIES.add("global_snip", Strategy(snip_scores, global_allocation, needs_batches=True))
 
 Entry point: :func:`compute_masks`.
 """

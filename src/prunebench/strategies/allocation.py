@@ -46,12 +46,13 @@ def keep_count(model: nn.Module, parameters: dict[str, nn.Parameter], compressio
     total = sum(parameter.numel() for parameter in model.parameters())
     prunable = sum(parameter.numel() for parameter in parameters.values())
     unprunable = total - prunable
-    count = round(total / compression) - unprunable
+    allowed = round(total / compression)
+    count = allowed - unprunable
     if count < 1:
         raise PrunebenchError(
             f"compression {compression:g} cannot be met: {unprunable} unprunable parameters "
-            f"already exceed the {round(total / compression)} nonzero parameters it allows "
-            f"(largest reachable compression is {total / (unprunable + 1):.4g})"
+            f"already fill the {allowed} nonzero parameters it allows of {total} "
+            f"(the largest reachable compression is {total / (unprunable + 1):.4g})"
         )
     return count
 

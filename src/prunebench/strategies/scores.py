@@ -10,7 +10,6 @@ leaves batch-norm running statistics untouched, so pruning never alters the pret
 beyond its masks; ShrinkBench computed gradients in train mode, which updates those statistics.
 """
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from prunebench.errors import PrunebenchError
+from prunebench.evaluation import eval_mode
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -68,7 +68,7 @@ def gradient_scores(inputs: ScoreInputs) -> Scores:
     weights = [inputs.parameters[name] for name in names]
     gradient_sums = [torch.zeros_like(weight) for weight in weights]
     device = weights[0].device
-    with _eval_mode(inputs.model), torch.enable_grad():
+    with eval_mode(inputs.model), torch.enable_grad():
         for images, labels in _nonempty(inputs.batches):
             loss = inputs.loss_function(inputs.model(images.to(device)), labels.to(device))
             gradients = torch.autograd.grad(
@@ -118,7 +118,7 @@ def activation_scores(inputs: ScoreInputs) -> Scores:
     handles = [module.register_forward_hook(recorder(n, module)) for n, module in modules.items()]
     device = next(iter(inputs.parameters.values())).device
     try:
-        with _eval_mode(inputs.model), torch.no_grad():
+        with eval_mode(inputs.model), torch.no_grad():
             for images, _ in _nonempty(inputs.batches):
                 inputs.model(images.to(device))
     finally:
@@ -127,7 +127,8 @@ def activation_scores(inputs: ScoreInputs) -> Scores:
     scores = {}
     for name, module in modules.items():
         weight = inputs.parameters[name].detach()
-        mean_activation = (sums[name] / max(counts[name], 1)).to(weight.device, weight.dtype)
+        # A layer the forward pass never reached scores 0: none of its weights affect anything.
+        mean_activation = (sums[name] / max(counts[name], 1)).to(weight.dtype)
         scores[name] = weight.abs() * _per_weight(mean_activation, module)
     return _finite(scores)
 
@@ -155,18 +156,6 @@ def lamp_scores(inputs: ScoreInputs) -> Scores:
         layer_scores[order] = sorted_scores
         scores[name] = layer_scores.view(weight.shape)
     return scores
-
-
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Run the body with ``model.eval()``, restoring each submodule's previous mode after."""
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes.items():
-            module.training = training
 
 
 def _nonempty(batches: Iterable[Batch] | None) -> Iterator[Batch]:

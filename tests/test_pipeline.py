@@ -1,0 +1,258 @@
+"""The DVC pipeline, driven by real `dvc` on a tiny grid in a temporary copy of the repository.
+
+Grid: strategy global_mag plus baseline random, compressions 2 and 4, one seed, one epoch of
+pretraining and of finetuning. Each test builds on the state the previous one left (module
+scope), so the file reads as one session of a user: run, change finetuning, change evaluation,
+add a compression, run an experiment, share through a remote, get killed and re-run.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TINY = {
+    "strategy": "global_mag",
+    "baselines": ["random"],
+    "compressions": [2, 4],
+    "seeds": [0],
+    "pretrained": {"seed": 0, "recipe": {"epochs": 1}},
+    "finetune": {"epochs": 1, "patience": 1},
+}
+PER_METHOD = ("prune", "finetune", "evaluate")
+
+
+def environment(repo: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(repo / "src")  # the copy's code, not the checkout's
+    env["PRUNEBENCH_DEVICE"] = "cpu"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.pop("DVC_EXP_NAME", None)
+    return env
+
+
+def sh(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        command, cwd=repo, env=environment(repo), capture_output=True, text=True, timeout=900
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def ran(output: str) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` output says it ran."""
+    return {
+        line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")
+    }
+
+
+def edit_params(repo: Path, **changes) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            params[section][name] = value
+        else:
+            params[section] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_copy(destination: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for name in files:
+        source = ROOT / name
+        if source.is_file() and not name.startswith(("data/", "models/", "results/", "dvc.lock")):
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    params = yaml.safe_load((destination / "params.yaml").read_text())
+    params.update(TINY)
+    (destination / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(destination, "git", "init", "-q")
+    sh(destination, "git", "config", "user.email", "test@example.com")
+    sh(destination, "git", "config", "user.name", "test")
+    sh(destination, "git", "add", "-A")
+    sh(destination, "git", "commit", "-qm", "tiny grid")
+    return destination
+
+
+def commit(repo: Path, message: str) -> None:
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", message)
+
+
+def cell_files(repo: Path) -> dict[str, float]:
+    """Modification time of every finished cell's fingerprint, by path."""
+    return {
+        str(path.relative_to(repo)): path.stat().st_mtime_ns
+        for root in ("models", "results/cells")
+        for path in (repo / root).rglob("fingerprint")
+    }
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    repo = make_copy(tmp_path_factory.mktemp("pipeline") / "repo")
+    result = sh(repo, "dvc", "repro")
+    assert {"fetch_data", "fetch_pretrained", "prune", "aggregate"} <= ran(result.stdout)
+    status = sh(repo, "git", "status", "--porcelain", "--untracked-files=all").stdout
+    repo.joinpath(".written").write_text(status)
+    commit(repo, "tiny run")
+    return repo
+
+
+def test_repro_produces_every_output(repo):
+    for method_dir in ("strategy", "baselines/random"):
+        for cell in ("c2-s0", "c4-s0"):
+            assert (repo / "models" / method_dir / "masks" / cell / "masks.safetensors").is_file()
+            assert (repo / "models" / method_dir / "masks" / cell / "layers.csv").is_file()
+            finetuned = repo / "models" / method_dir / "finetuned" / cell
+            assert (finetuned / "model.safetensors").is_file()
+            assert list((finetuned / "live").rglob("*.tsv")), "dvclive curves"
+            metrics = json.loads(
+                (repo / "results/cells" / method_dir / cell / "metrics.json").read_text()
+            )
+            assert abs(metrics["compression"] - int(cell[1])) < 1e-3
+    summary = json.loads((repo / "results/summary.json").read_text())
+    assert set(summary["strategy"]) == {"c2", "c4"}
+    assert set(summary["baselines"]) == {"random"}
+    for name in ("cells.csv", "aggregate.csv", "report.md", "figures/top1_vs_compression.png"):
+        assert (repo / "results" / name).is_file()
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+def test_no_stage_writes_outside_its_declared_outputs(repo):
+    written = [line[3:] for line in repo.joinpath(".written").read_text().splitlines()]
+    declared = ("results/", "dvc.lock")
+    unexpected = [
+        path
+        for path in written
+        if not path.startswith(declared) and Path(path).name != ".gitignore"
+    ]
+    assert unexpected == []
+
+
+def test_changing_finetune_reruns_finetune_but_not_prune(repo):
+    before = cell_files(repo)
+    edit_params(repo, finetune__learning_rate=0.0002)
+    stages = ran(sh(repo, "dvc", "repro").stdout)
+    assert {"finetune", "finetune_baseline@random", "evaluate", "aggregate"} <= stages
+    assert not {"fetch_data", "fetch_pretrained", "prune", "prune_baseline@random"} & stages
+    after = cell_files(repo)
+    masks = [path for path in before if "/masks/" in path]
+    assert all(before[path] == after[path] for path in masks)
+    commit(repo, "finetune lr")
+
+
+def test_changing_evaluate_reruns_neither_prune_nor_finetune(repo):
+    edit_params(repo, evaluate__batch_size=500)
+    stages = ran(sh(repo, "dvc", "repro").stdout)
+    assert {"evaluate", "evaluate_baseline@random", "aggregate"} <= stages
+    assert not {"prune", "finetune", "prune_baseline@random", "finetune_baseline@random"} & stages
+    commit(repo, "evaluate batch")
+
+
+def test_adding_a_compression_computes_only_the_new_cells(repo):
+    before = cell_files(repo)
+    edit_params(repo, compressions=[2, 4, 8])
+    sh(repo, "dvc", "repro")
+    after = cell_files(repo)
+    new = sorted(set(after) - set(before))
+    assert len(new) == 6 and all("/c8-s0/" in path for path in new)
+    assert all(after[path] == before[path] for path in before), "old cells were recomputed"
+    commit(repo, "compression 8")
+
+
+def test_exp_run_with_another_strategy_and_metrics_diff(repo):
+    result = sh(repo, "dvc", "exp", "run", "-S", "strategy=layer_mag")
+    stages = ran(result.stdout)
+    assert {"prune", "finetune", "evaluate", "aggregate"} <= stages
+    assert not any("@" in stage for stage in stages), "a baseline was recomputed"
+    diff = sh(repo, "dvc", "metrics", "diff", "--json").stdout
+    changes = json.loads(diff)["results/summary.json"]
+    assert "strategy.c8.top1_mean" in changes
+    # The evaluated method is now a baseline name too: no list syntax, and it still runs.
+    result = sh(repo, "dvc", "exp", "run", "-S", "strategy=random")
+    assert not any("@" in stage for stage in ran(result.stdout))
+    sh(repo, "git", "checkout", "--", ".")
+    sh(repo, "dvc", "checkout", "--force")
+
+
+def test_remote_round_trip_recomputes_nothing_pulled(repo, tmp_path):
+    remote, origin = tmp_path / "remote", tmp_path / "origin.git"
+    sh(repo, "dvc", "remote", "add", "-d", "team", str(remote))
+    commit(repo, "team remote")
+    sh(repo, "dvc", "push", "--run-cache")
+    sh(repo, "git", "clone", "-q", "--bare", str(repo), str(origin))
+
+    first = tmp_path / "first"  # a teammate runs part of a bigger grid and shares it
+    sh(repo, "git", "clone", "-q", str(origin), str(first))
+    sh(first, "dvc", "pull", "--run-cache")
+    edit_params(first, seeds=[0, 1])
+    stages = ran(sh(first, "dvc", "repro", "prune").stdout)
+    assert stages == {"prune"}
+    sh(first, "dvc", "push", "--run-cache")
+    commit(first, "seed 1, pruned")
+    sh(first, "git", "push", "-q", "origin", "HEAD")
+
+    second = tmp_path / "second"  # another teammate, on a fresh clone
+    sh(repo, "git", "clone", "-q", str(origin), str(second))
+    sh(second, "dvc", "pull", "--run-cache")
+    pulled = cell_files(second)
+    stages = ran(sh(second, "dvc", "repro").stdout)
+    assert not {"fetch_data", "fetch_pretrained", "prune"} & stages
+    assert {"prune_baseline@random", "finetune", "evaluate", "aggregate"} <= stages
+    after = cell_files(second)
+    assert all(after[path] == pulled[path] for path in pulled), "a pulled cell was recomputed"
+    assert "up to date" in sh(second, "dvc", "status").stdout
+
+
+def test_sigkill_during_finetune_leaves_nothing_a_rerun_accepts(repo):
+    edit_params(repo, finetune__epochs=30, finetune__patience=30, finetune__learning_rate=0.0001)
+    process = subprocess.Popen(
+        ["dvc", "repro"], cwd=repo, env=environment(repo), start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    finetuned = repo / "models/strategy/finetuned"
+    deadline = time.monotonic() + 300
+    while not list(finetuned.glob(".*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(finetuned.glob(".*.partial")), "finetune never started"
+    time.sleep(1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert "finetune" in sh(repo, "dvc", "status").stdout
+    edit_params(repo, finetune__epochs=1, finetune__patience=1)
+    stages = ran(sh(repo, "dvc", "repro").stdout)
+    assert "finetune" in stages
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+    assert not list(finetuned.glob(".*"))
+
+
+def test_bad_params_fail_before_any_work(tmp_path):
+    repo = make_copy(tmp_path / "bad")
+    edit_params(repo, strategy="no_such_method")
+    result = sh(repo, "dvc", "repro", check=False)
+    assert result.returncode != 0
+    assert "error: unknown strategy 'no_such_method'; valid choices: " in result.stderr
+    assert "global_mag" in result.stderr
+    assert not (repo / "data/splits").exists()
+    edit_params(repo, strategy="lamp", compressions=[2, 0.5])
+    result = sh(repo, "dvc", "repro", check=False)
+    assert "error: compression 0.5 is out of range" in result.stderr
+    assert not (repo / "data/splits").exists()

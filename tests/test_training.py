@@ -1,0 +1,81 @@
+"""The training loop on the embedded Fashion-MNIST sample: accuracy, determinism, faults."""
+
+import pytest
+import torch
+
+from prunebench.benchmarks import BENCHMARKS
+from prunebench.data import load_dataset
+from prunebench.errors import PrunebenchError
+from prunebench.evaluation import evaluate
+from prunebench.models import create_model
+from prunebench.strategies import compute_masks
+from prunebench.training import Recipe, train
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_dataset("fashion_mnist_sample", validation_size=1000, split_seed=0, download=False)
+
+
+def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample):
+    benchmark = BENCHMARKS["fashion_mnist_sample_lenet5"]
+    model = create_model(benchmark.model, sample.info.num_classes)
+    result = train(model, sample, benchmark.pretrain, seed=0, device=CPU)
+    test = evaluate(model, sample.batches("test", batch_size=1000), CPU)
+    assert test["top1"] >= 0.85
+    assert result.best_validation_top1 == max(row["validation_top1"] for row in result.history)
+
+
+def test_training_is_deterministic_for_a_seed(sample):
+    recipe = Recipe(epochs=1, patience=1)
+
+    def weights(seed: int) -> dict:
+        torch.manual_seed(123)  # the same initial weights for every run
+        model = create_model("lenet5", 10)
+        train(model, sample, recipe, seed=seed, device=CPU)
+        return model.state_dict()
+
+    first, again, other = weights(0), weights(0), weights(1)
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    assert not all(torch.equal(first[name], other[name]) for name in first)
+
+
+def test_finetuning_keeps_pruned_weights_zero(sample):
+    torch.manual_seed(0)
+    model = create_model("lenet5", 10)
+    masks = compute_masks(model, "global_mag", 8, seed=0)
+    train(model, sample, Recipe(epochs=1, patience=1), seed=0, device=CPU, masks=masks)
+    parameters = dict(model.named_parameters())
+    for name, mask in masks.items():
+        assert torch.all(parameters[name][~mask] == 0)
+        assert torch.count_nonzero(parameters[name][mask]) > 0.99 * mask.sum()
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(sample):
+    model = create_model("lenet5", 10)
+    # A learning rate this small leaves validation top-1 unchanged, so no epoch after the first
+    # improves on it.
+    recipe = Recipe(learning_rate=1e-12, epochs=10, patience=2)
+    result = train(model, sample, recipe, seed=0, device=CPU)
+    assert result.epochs_run == 3
+    assert result.best_epoch == 1
+
+
+def test_non_finite_loss_is_one_clear_error(sample):
+    model = create_model("lenet5", 10)
+    with torch.no_grad():
+        model.fc2.weight.fill_(float("nan"))
+    with pytest.raises(PrunebenchError, match="loss became nan at epoch 1, step 0"):
+        train(model, sample, Recipe(epochs=1), seed=0, device=CPU)
+
+
+def test_recipe_refuses_bad_values():
+    with pytest.raises(PrunebenchError, match="unknown optimizer 'rmsprop'; valid choices: adam"):
+        Recipe(optimizer="rmsprop")
+    with pytest.raises(PrunebenchError, match="learning_rate must be a positive number"):
+        Recipe(learning_rate=0)
+    with pytest.raises(PrunebenchError, match="unknown recipe key 'lr'"):
+        Recipe().updated({"lr": 0.1})
+    assert Recipe().updated({"epochs": 3, "patience": None}) == Recipe(epochs=3)
