@@ -34,9 +34,7 @@ def main() -> None:
     recipe = Recipe(optimizer="adam", learning_rate=3e-4, batch_size=64, epochs=1, patience=1)
 
     start = time.perf_counter()
-    evaluate(
-        model, dataset.batches("validation", batch_size=1000, device=device), device
-    )
+    evaluate(model, dataset.batches("validation", batch_size=1000, device=device), device)
     prune_time_evaluation = time.perf_counter() - start
     start = time.perf_counter()
     train(model, dataset, recipe, seed=0, device=device, masks=masks, description="epoch")

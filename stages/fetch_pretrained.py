@@ -14,7 +14,7 @@ from prunebench.files import save_state_dict, write_json
 from prunebench.models import create_model
 from prunebench.pretrained import fetch_published, load_state_dict_strict
 from prunebench.results import measure
-from prunebench.training import train
+from prunebench.training import pretrain
 
 from common import device_from_environment, load_params, run
 
@@ -34,12 +34,11 @@ def main() -> None:
     benchmark = BENCHMARKS[params.benchmark]
     device = device_from_environment()
     dataset = open_materialized(args.data)
-    model = create_model(benchmark.model, dataset.info.num_classes)
     out = Path(args.out)
     if benchmark.pretrained is not None:
-        state_dict = fetch_published(
-            benchmark.pretrained, params.pretrained.mirror, Path(args.cache)
-        )
+        model = create_model(benchmark.model, dataset.info.num_classes)
+        mirror = Path(params.pretrained.mirror) if params.pretrained.mirror else None
+        state_dict = fetch_published(benchmark.pretrained, mirror, Path(args.cache))
         load_state_dict_strict(model, state_dict)
         source = {"kind": "published", "name": benchmark.pretrained}
     else:
@@ -47,14 +46,13 @@ def main() -> None:
 
         recipe = benchmark.pretrain.updated(params.pretrained.recipe)
         with Live(str(out / "live"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
-            result = train(
-                model,
+            model, result = pretrain(
+                benchmark.model,
                 dataset,
                 recipe,
                 seed=params.pretrained.seed,
                 device=device,
                 on_epoch=lambda row: log_epoch(live, row),
-                description=f"pretrain {benchmark.model}",
             )
         source = {
             "kind": "trained in the pipeline",

@@ -9,7 +9,7 @@ from prunebench.errors import PrunebenchError
 from prunebench.evaluation import evaluate
 from prunebench.models import create_model
 from prunebench.strategies import compute_masks
-from prunebench.training import Recipe, train
+from prunebench.training import Recipe, pretrain, train
 
 CPU = torch.device("cpu")
 
@@ -26,6 +26,15 @@ def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample):
     test = evaluate(model, sample.batches("test", batch_size=1000), CPU)
     assert test["top1"] >= 0.85
     assert result.best_validation_top1 == max(row["validation_top1"] for row in result.history)
+
+
+def test_pretraining_is_reproducible_from_its_seed_alone(sample):
+    recipe = Recipe(epochs=1, patience=1)
+    first, _ = pretrain("lenet5", sample, recipe, seed=3, device=CPU)
+    torch.rand(10)  # whatever ran before must not matter
+    again, _ = pretrain("lenet5", sample, recipe, seed=3, device=CPU)
+    for name, value in first.state_dict().items():
+        assert torch.equal(value, again.state_dict()[name]), name
 
 
 def test_training_is_deterministic_for_a_seed(sample):

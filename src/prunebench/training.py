@@ -202,3 +202,33 @@ def train(
             mask_handle.remove()
     model.load_state_dict(best_state)
     return result
+
+
+def pretrain(
+    model_name: str,
+    dataset,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> tuple[nn.Module, TrainingResult]:
+    """Train ``model_name`` from a seeded initialisation: our own pretrained model.
+
+    The seed fixes the initial weights as well as the data order, so the pretrained model, and
+    with it the control and every cell, is the same on every run.
+    """
+    from prunebench.models import create_model
+
+    seed_everything(seed)
+    model = create_model(model_name, dataset.info.num_classes)
+    result = train(
+        model,
+        dataset,
+        recipe,
+        seed=seed,
+        device=device,
+        on_epoch=on_epoch,
+        description=f"pretrain {model_name}",
+    )
+    return model, result
