@@ -17,6 +17,7 @@ from prunebench.masks import (
 )
 from prunebench.models import create_model
 from prunebench.strategies import compute_masks
+from prunebench.training import Recipe
 
 
 def lenet_and_masks(compression: float = 4):
@@ -72,8 +73,19 @@ def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int) 
         lambda parameters: torch.optim.SGD(
             parameters, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4
         ),
+        # What the training loop builds: the fused implementations.
+        Recipe(optimizer="adam", learning_rate=1e-3, weight_decay=1e-2).make_optimizer,
+        Recipe(optimizer="sgd", learning_rate=0.05, weight_decay=5e-4).make_optimizer,
     ],
-    ids=["adam", "adam_l2", "adamw", "sgd_momentum_decay", "sgd_nesterov"],
+    ids=[
+        "adam",
+        "adam_l2",
+        "adamw",
+        "sgd_momentum_decay",
+        "sgd_nesterov",
+        "recipe_adam_fused",
+        "recipe_sgd_fused",
+    ],
 )
 def test_pruned_weights_stay_exactly_zero_through_50_steps(make_optimizer):
     model, masks = lenet_and_masks()

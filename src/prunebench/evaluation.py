@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from prunebench.errors import PrunebenchError
+from prunebench.memory_format import channels_last
 
 TOP_K = 5
 
@@ -27,7 +28,7 @@ def evaluate(
     correct_top_k = torch.zeros((), dtype=torch.int64, device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     samples = 0
-    with eval_mode(model), torch.inference_mode():
+    with eval_mode(model), channels_last(model), torch.inference_mode():
         for images, labels in batches:
             images = images.to(device, non_blocking=True)
             labels = labels.to(device, non_blocking=True)

@@ -7,15 +7,17 @@ epoch's weights restored. Pruned weights are kept exactly zero by :mod:`pruneben
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from prunebench.errors import PrunebenchError
 from prunebench.evaluation import evaluate
 from prunebench.masks import MaskSet, apply_masks, keep_pruned_zero
+from prunebench.memory_format import channels_last
 from prunebench.seeding import seed_everything
 
 OPTIMIZERS = ("adam", "sgd")
@@ -78,10 +80,17 @@ class Recipe:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def make_optimizer(self, parameters) -> torch.optim.Optimizer:
+    def make_optimizer(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        """The recipe's optimizer over ``parameters`` (already on their training device).
+
+        The fused implementation (one kernel per step rather than one per operation and
+        parameter) is used on CPU and CUDA: it is about three times faster on LeNet-5.
+        """
+        parameters = list(parameters)
+        fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
         if self.optimizer == "adam":
             return torch.optim.Adam(
-                parameters, lr=self.learning_rate, weight_decay=self.weight_decay
+                parameters, lr=self.learning_rate, weight_decay=self.weight_decay, fused=fused
             )
         return torch.optim.SGD(
             parameters,
@@ -89,6 +98,7 @@ class Recipe:
             momentum=self.momentum,
             nesterov=self.nesterov,
             weight_decay=self.weight_decay,
+            fused=fused,
         )
 
 
@@ -126,82 +136,110 @@ def train(
 
     data_order = seed_everything(seed)
     model.to(device)
-    optimizer = recipe.make_optimizer(model.parameters())
-    # Cosine annealing is for pretraining from scratch; the paper's finetuning is a fixed rate.
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
-        if recipe.schedule == "cosine"
-        else None
-    )
-    mask_handle = None
-    if masks is not None:
-        apply_masks(model, masks)
-        mask_handle = keep_pruned_zero(optimizer, model, masks)
-    loss_function = nn.CrossEntropyLoss()
-    result = TrainingResult()
-    best_state = copy.deepcopy(model.state_dict())
-    epochs_since_best = 0
-    progress = tqdm(range(1, recipe.epochs + 1), desc=description, unit="epoch", leave=False)
-    try:
-        for epoch in progress:
-            model.train()
-            loss_sum, correct, seen = 0.0, 0, 0
-            batches = dataset.batches(
-                "train",
-                batch_size=recipe.batch_size,
-                shuffle=True,
-                generator=data_order,
-                device=device,
-                augment=True,
-            )
-            for step, (images, labels) in enumerate(batches):
-                logits = model(images)
-                loss = loss_function(logits, labels)
-                if not math.isfinite(loss.item()):
-                    raise PrunebenchError(
-                        f"{description}: loss became {loss.item()} at epoch {epoch}, step {step}; "
-                        "lower the learning rate"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.item() * labels.numel()
-                correct += (logits.argmax(dim=1) == labels).sum().item()
-                seen += labels.numel()
-            if scheduler is not None:
-                scheduler.step()
-            validation = evaluate(
-                model,
-                dataset.batches("validation", batch_size=1000, shuffle=False, device=device),
-                device,
-            )
-            row = {
-                "epoch": epoch,
-                "train_loss": loss_sum / seen,
-                "train_top1": correct / seen,
-                "validation_loss": validation["loss"],
-                "validation_top1": validation["top1"],
-                "validation_top5": validation["top5"],
-            }
-            result.history.append(row)
-            if on_epoch is not None:
-                on_epoch(row)
-            if validation["top1"] > result.best_validation_top1:
-                result.best_validation_top1 = validation["top1"]
-                result.best_epoch = epoch
-                best_state = copy.deepcopy(model.state_dict())
-                epochs_since_best = 0
-            else:
-                epochs_since_best += 1
-            progress.set_postfix(val_top1=f"{validation['top1']:.4f}", best=result.best_epoch)
-            if epochs_since_best >= recipe.patience:
-                break
-    finally:
-        progress.close()
-        if mask_handle is not None:
-            mask_handle.remove()
-    model.load_state_dict(best_state)
+    # Layout only: see prunebench.memory_format for why training runs channels-last.
+    with channels_last(model):
+        optimizer = recipe.make_optimizer(model.parameters())
+        # Cosine annealing is for pretraining from scratch; the paper's finetuning is a fixed rate.
+        scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
+            if recipe.schedule == "cosine"
+            else None
+        )
+        mask_handle = None
+        if masks is not None:
+            apply_masks(model, masks)
+            mask_handle = keep_pruned_zero(optimizer, model, masks)
+        result = TrainingResult()
+        best_state = copy.deepcopy(model.state_dict())
+        epochs_since_best = 0
+        progress = tqdm(range(1, recipe.epochs + 1), desc=description, unit="epoch", leave=False)
+        try:
+            for epoch in progress:
+                train_loss, train_top1 = _train_epoch(
+                    model,
+                    dataset.batches(
+                        "train",
+                        batch_size=recipe.batch_size,
+                        shuffle=True,
+                        generator=data_order,
+                        device=device,
+                        augment=True,
+                    ),
+                    optimizer,
+                    description=description,
+                    epoch=epoch,
+                )
+                if scheduler is not None:
+                    scheduler.step()
+                validation = evaluate(
+                    model,
+                    dataset.batches("validation", batch_size=1000, shuffle=False, device=device),
+                    device,
+                )
+                row = {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "train_top1": train_top1,
+                    "validation_loss": validation["loss"],
+                    "validation_top1": validation["top1"],
+                    "validation_top5": validation["top5"],
+                }
+                result.history.append(row)
+                if on_epoch is not None:
+                    on_epoch(row)
+                if validation["top1"] > result.best_validation_top1:
+                    result.best_validation_top1 = validation["top1"]
+                    result.best_epoch = epoch
+                    best_state = copy.deepcopy(model.state_dict())
+                    epochs_since_best = 0
+                else:
+                    epochs_since_best += 1
+                progress.set_postfix(val_top1=f"{validation['top1']:.4f}", best=result.best_epoch)
+                if epochs_since_best >= recipe.patience:
+                    break
+        finally:
+            progress.close()
+            if mask_handle is not None:
+                mask_handle.remove()
+        model.load_state_dict(best_state)
     return result
+
+
+def _train_epoch(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    *,
+    description: str,
+    epoch: int,
+) -> tuple[float, float]:
+    """One pass of ``optimizer`` steps over ``batches``; the mean train loss and top-1.
+
+    Reads the loss back once per step (the finiteness check needs it anyway) and keeps the
+    correct count on the device.
+    """
+    model.train()
+    loss_sum, seen = 0.0, 0
+    correct = None
+    for step, (images, labels) in enumerate(batches):
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise PrunebenchError(
+                f"{description}: loss became {loss_value} at epoch {epoch}, step {step}; "
+                "lower the learning rate"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss_value * labels.numel()
+        batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
+        correct = batch_correct if correct is None else correct + batch_correct
+        seen += labels.numel()
+    if seen == 0:
+        raise PrunebenchError(f"{description}: the train split gave no batches")
+    return loss_sum / seen, correct.item() / seen
 
 
 def pretrain(
