@@ -1,9 +1,10 @@
 """What every stage script shares: params, the device, error reporting, the code fingerprint."""
 
+import contextlib
 import hashlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
@@ -45,6 +46,25 @@ def code_digest() -> str:
         if source and any(Path(source).resolve().is_relative_to(r) for r in CODE_ROOTS):
             digest.update(Path(source).read_bytes())
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def epoch_curves(directory: Path) -> Iterator[Callable[[dict], None]]:
+    """dvclive's per-epoch curves under ``directory``; yields the ``on_epoch`` callback of train.
+
+    Each row's ``train_loss`` becomes the metric ``train/loss`` and so on, one step per epoch.
+    """
+    from dvclive import Live
+
+    with Live(str(directory), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+
+        def log_epoch(row: dict) -> None:
+            for name, value in row.items():
+                if name != "epoch":
+                    live.log_metric(name.replace("_", "/", 1), value)
+            live.next_step()
+
+        yield log_epoch
 
 
 def run(main: Callable[[], None]) -> None:

@@ -16,7 +16,7 @@ from prunebench.pretrained import fetch_published, load_state_dict_strict
 from prunebench.results import measure
 from prunebench.training import pretrain
 
-from common import device_from_environment, load_params, run
+from common import device_from_environment, epoch_curves, load_params, run
 
 
 def main() -> None:
@@ -42,17 +42,15 @@ def main() -> None:
         load_state_dict_strict(model, state_dict)
         source = {"kind": "published", "name": benchmark.pretrained}
     else:
-        from dvclive import Live
-
         recipe = benchmark.pretrain.updated(params.pretrained.recipe)
-        with Live(str(out / "live"), save_dvc_exp=False, dvcyaml=None, report=None) as live:
+        with epoch_curves(out / "live") as log_epoch:
             model, result = pretrain(
                 benchmark.model,
                 dataset,
                 recipe,
                 seed=params.pretrained.seed,
                 device=device,
-                on_epoch=lambda row: log_epoch(live, row),
+                on_epoch=log_epoch,
             )
         source = {
             "kind": "trained in the pipeline",
@@ -68,13 +66,6 @@ def main() -> None:
     control["pretrained"] = source
     write_json(out / "source.json", source)
     write_json(args.control, control)
-
-
-def log_epoch(live, row: dict) -> None:
-    for name, value in row.items():
-        if name != "epoch":
-            live.log_metric(name.replace("_", "/", 1), value)
-    live.next_step()
 
 
 if __name__ == "__main__":

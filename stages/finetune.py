@@ -15,7 +15,7 @@ from prunebench.masks import fold_masks, load_masks
 from prunebench.models import create_model
 from prunebench.training import train
 
-from common import code_digest, device_from_environment, load_params, run
+from common import code_digest, device_from_environment, epoch_curves, load_params, run
 
 
 def main() -> None:
@@ -41,8 +41,6 @@ def main() -> None:
         data=tree_digest([args.data]),
         code=code_digest(),
     )
-    from dvclive import Live
-
     for cell in cells:
         mask_file = pruned.path(cell) / "masks.safetensors"
         cell_fingerprint = fingerprint(cell=cell.name, masks=file_digest(mask_file), **inputs)
@@ -52,8 +50,7 @@ def main() -> None:
         model.load_state_dict(pretrained)
         masks, metadata = load_masks(mask_file, model)
         with store.writing(cell, cell_fingerprint) as staging:
-            live = Live(str(staging / "live"), save_dvc_exp=False, dvcyaml=None, report=None)
-            with live:
+            with epoch_curves(staging / "live") as log_epoch:
                 result = train(
                     model,
                     dataset,
@@ -61,7 +58,7 @@ def main() -> None:
                     seed=cell.seed,
                     device=device,
                     masks=masks,
-                    on_epoch=lambda row, live=live: log_epoch(live, row),
+                    on_epoch=log_epoch,
                     description=f"finetune {metadata['strategy']} {cell.name}",
                 )
             fold_masks(model, masks)
@@ -79,13 +76,6 @@ def main() -> None:
                     "history": result.history,
                 },
             )
-
-
-def log_epoch(live, row: dict) -> None:
-    for name, value in row.items():
-        if name != "epoch":
-            live.log_metric(name.replace("_", "/", 1), value)
-    live.next_step()
 
 
 if __name__ == "__main__":

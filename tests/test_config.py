@@ -1,27 +1,16 @@
 """params.yaml validation: every malformed value is one line naming it, before any work."""
 
-import copy
 from pathlib import Path
 
 import pytest
 import yaml
+from params_edit import with_changes
 
 from prunebench.config import parse_params
 from prunebench.errors import PrunebenchError
 from prunebench.grid import Cell, grid
 
 DEFAULT = yaml.safe_load((Path(__file__).resolve().parent.parent / "params.yaml").read_text())
-
-
-def with_changes(**changes) -> dict:
-    params = copy.deepcopy(DEFAULT)
-    for key, value in changes.items():
-        section, _, name = key.partition("__")
-        if name:
-            params[section][name] = value
-        else:
-            params[section] = value
-    return params
 
 
 def test_the_committed_params_are_valid_and_give_the_default_grid():
@@ -42,8 +31,13 @@ def test_the_committed_params_are_valid_and_give_the_default_grid():
 
 
 def test_a_strategy_that_is_also_a_baseline_is_listed_once():
-    assert parse_params(with_changes(strategy="layer_grad")).methods[:2] == ["layer_grad", "random"]
-    assert parse_params(with_changes(strategy="layer_grad")).methods.count("layer_grad") == 1
+    assert parse_params(with_changes(DEFAULT, strategy="layer_grad")).methods[:2] == [
+        "layer_grad",
+        "random",
+    ]
+    assert (
+        parse_params(with_changes(DEFAULT, strategy="layer_grad")).methods.count("layer_grad") == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,11 +62,11 @@ def test_a_strategy_that_is_also_a_baseline_is_listed_once():
 )
 def test_malformed_params_name_the_problem(changes, message):
     with pytest.raises(PrunebenchError, match=message.replace("(", r"\(")):
-        parse_params(with_changes(**changes))
+        parse_params(with_changes(DEFAULT, **changes))
 
 
 def test_missing_required_key():
-    params = copy.deepcopy(DEFAULT)
+    params = with_changes(DEFAULT)
     del params["seeds"]
     with pytest.raises(PrunebenchError, match="params.yaml is missing 'seeds'"):
         parse_params(params)

@@ -1,18 +1,24 @@
-"""Safe, atomic files: JSON and model checkpoints.
+"""Safe, atomic files and directories: JSON, CSV and model checkpoints.
 
 Everything is written under a temporary name in the destination directory and renamed into
-place, so a killed process never leaves a half-written file under a name a later stage reads.
+place, so a killed process never leaves a half-written file (or directory) under a name a later
+stage reads.
 Checkpoints are safetensors: tensors only, nothing executed on load.
 """
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from prunebench.errors import PrunebenchError
+
+if TYPE_CHECKING:  # torch costs seconds to import; the aggregate stage never needs it
+    import torch
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -26,6 +32,32 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty staging directory beside ``target``; on success it becomes ``target``.
+
+    An existing ``target`` is swapped out and deleted only once the new one is complete
+    (``os.replace`` cannot overwrite a non-empty directory, hence the swap). On an exception the
+    staging directory is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        if target.exists():
+            retired = target.parent / f".{target.name}.retired-{os.getpid()}"
+            os.replace(target, retired)
+            os.replace(staging, target)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_json(path: Path, payload: object) -> None:
@@ -53,7 +85,7 @@ def write_csv_rows(path: Path, rows: list[dict]) -> None:
     atomic_write_bytes(path, buffer.getvalue().encode())
 
 
-def save_state_dict(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
+def save_state_dict(path: Path, state_dict: "dict[str, torch.Tensor]") -> None:
     """Write a model's state dict as safetensors (contiguous CPU copies, shared storage split)."""
     from safetensors.torch import save
 
@@ -63,7 +95,7 @@ def save_state_dict(path: Path, state_dict: dict[str, torch.Tensor]) -> None:
     atomic_write_bytes(path, save(tensors))
 
 
-def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def load_state_dict(path: Path) -> "dict[str, torch.Tensor]":
     from safetensors.torch import load_file
 
     if not Path(path).is_file():

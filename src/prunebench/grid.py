@@ -10,7 +10,6 @@ new cells.
 import hashlib
 import json
 import math
-import os
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prunebench.errors import PrunebenchError
+from prunebench.files import atomic_directory
 
 FINGERPRINT_FILE = "fingerprint"
 
@@ -135,20 +135,6 @@ class CellStore:
     @contextmanager
     def writing(self, cell: Cell, cell_fingerprint: str) -> Iterator[Path]:
         """Yield an empty temporary directory; on success it replaces the cell atomically."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".{cell.name}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        try:
+        with atomic_directory(self.path(cell)) as staging:
             yield staging
             (staging / FINGERPRINT_FILE).write_text(cell_fingerprint)
-            target = self.path(cell)
-            if target.exists():
-                retired = self.root / f".{cell.name}.retired"
-                os.replace(target, retired)
-                os.replace(staging, target)
-                shutil.rmtree(retired)
-            else:
-                os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)

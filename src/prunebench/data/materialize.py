@@ -15,8 +15,6 @@ half-written dataset that DVC or a later stage would take as complete.
 
 import dataclasses
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from prunebench.data.imagefolder import ImageFileSplit
 from prunebench.data.splits import SPLIT_NAMES
 from prunebench.data.tensors import TensorSplit
 from prunebench.errors import PrunebenchError
+from prunebench.files import atomic_directory
 
 FORMAT = "prunebench-dataset/1"
 DATASET_FILE = "dataset.json"
@@ -50,11 +49,7 @@ def materialize(dataset: Dataset, out_dir: str | Path) -> None:
         kind = IMAGE_INDEX
     else:
         raise TypeError(f"cannot materialise splits of types {[type(s) for s in splits.values()]}")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    with atomic_directory(out_dir) as staging:
         if kind == TENSORS:
             for name, split in splits.items():
                 tensors = {"images": split.images.contiguous(), "labels": split.labels.contiguous()}
@@ -72,10 +67,6 @@ def materialize(dataset: Dataset, out_dir: str | Path) -> None:
                 "source_sha256": dataset.source_sha256,
             },
         )
-        _replace_directory(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _image_index(splits: dict[str, ImageFileSplit]) -> dict[str, Any]:
@@ -89,20 +80,6 @@ def _image_index(splits: dict[str, ImageFileSplit]) -> dict[str, Any]:
             for name, split in splits.items()
         },
     }
-
-
-def _replace_directory(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` is swapped out first, then deleted.
-
-    ``os.replace`` cannot overwrite a non-empty directory, hence the swap.
-    """
-    if target.exists():
-        retired = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, retired)
-        os.replace(new, target)
-        shutil.rmtree(retired)
-    else:
-        os.replace(new, target)
 
 
 def open_materialized(out_dir: str | Path) -> Dataset:
