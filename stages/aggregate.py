@@ -15,6 +15,7 @@ def main() -> None:
     params = load_params()
     from prunebench.reporting import (
         cells_table,
+        curves_data,
         grouped_table,
         plot_accuracy,
         plot_data,
@@ -36,9 +37,9 @@ def main() -> None:
     grouped = grouped_table(table)
     write_csv(RESULTS / "cells.csv", table)
     write_csv(RESULTS / "aggregate.csv", grouped)
-    plots = plot_data(grouped, params.strategy, params.baselines)
+    plots = plot_data(grouped, control, params.strategy, params.baselines)
     write_csv(RESULTS / "plots" / "accuracy.csv", plots)
-    write_csv(RESULTS / "plots" / "strategy.csv", plots[plots["method"] == params.strategy])
+    write_csv(RESULTS / "plots" / "strategy_curves.csv", curves_data(cells, params.strategy))
     write_json(
         RESULTS / "summary.json",
         summary_metrics(grouped, control, params.strategy, params.baselines),

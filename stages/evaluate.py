@@ -46,9 +46,11 @@ def main() -> None:
             strategy=training["strategy"],
             target_compression=cell.compression,
             seed=cell.seed,
-            finetune={key: training[key] for key in ("epochs_run", "best_epoch",
-                                                     "best_validation_top1")},
-        )  # fmt: skip
+            finetune={
+                key: training[key]
+                for key in ("epochs_run", "best_epoch", "best_validation_top1", "history")
+            },
+        )
         with store.writing(cell, cell_fingerprint) as staging:
             write_json(staging / "metrics.json", metrics)
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from params_edit import edit_params
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -57,18 +57,6 @@ def ran(output: str) -> set[str]:
     }
 
 
-def edit_params(repo: Path, **changes) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for key, value in changes.items():
-        section, _, name = key.partition("__")
-        if name:
-            params[section][name] = value
-        else:
-            params[section] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
 def make_copy(destination: Path) -> Path:
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
@@ -80,9 +68,7 @@ def make_copy(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    params = yaml.safe_load((destination / "params.yaml").read_text())
-    params.update(TINY)
-    (destination / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    edit_params(destination, **TINY)
     sh(destination, "git", "init", "-q")
     sh(destination, "git", "config", "user.email", "test@example.com")
     sh(destination, "git", "config", "user.name", "test")
@@ -134,6 +120,24 @@ def test_repro_produces_every_output(repo):
     for name in ("cells.csv", "aggregate.csv", "report.md", "figures/top1_vs_compression.png"):
         assert (repo / "results" / name).is_file()
     assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+def test_plots_render_with_the_committed_templates(repo, tmp_path):
+    shown = sh(repo, "dvc", "plots", "show", "--json", "-o", str(tmp_path)).stdout
+    shown = json.loads(shown)
+    assert "errors" not in shown
+    vega = {name: items[0]["content"] for name, items in shown["data"].items()
+            if items[0]["type"] == "vega"}  # fmt: skip
+    assert len(vega) == 3
+    for name, content in vega.items():
+        assert content["data"]["values"], name
+        assert "<DVC_METRIC" not in json.dumps(content), f"{name}: an anchor was not filled"
+    accuracy = [content for name, content in vega.items() if "all methods" in name]
+    for content in accuracy:
+        assert content["layer"][0]["encoding"]["x"]["scale"] == {"type": "log", "base": 2}
+        methods = {row["method"] for row in content["data"]["values"]}
+        assert methods == {"global_mag", "random"}
+        assert {row["control_top1"] for row in content["data"]["values"]} != {""}
 
 
 def test_no_stage_writes_outside_its_declared_outputs(repo):
@@ -230,9 +234,9 @@ def test_sigkill_during_finetune_leaves_nothing_a_rerun_accepts(repo):
     )  # fmt: skip
     finetuned = repo / "models/strategy/finetuned"
     deadline = time.monotonic() + 300
-    while not list(finetuned.glob(".*.partial")) and time.monotonic() < deadline:
+    while not list(finetuned.glob(".*.partial-*")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert list(finetuned.glob(".*.partial")), "finetune never started"
+    assert list(finetuned.glob(".*.partial-*")), "finetune never started"
     time.sleep(1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

@@ -16,6 +16,7 @@ from prunebench.reporting import (
     cells_table,
     checklist,
     compression_key,
+    curves_data,
     grouped_table,
     metric_disagreement,
     plot_accuracy,
@@ -71,7 +72,22 @@ def make_cell(strategy: str, target: float, seed: int, top1: float, speedup: flo
         "speedup": speedup,
         "activations_total": 12_345,
         "activations_nonzero": 9_876,
-        "finetune": {"epochs_run": 4, "best_epoch": 2 + seed, "best_validation_top1": top1 + 0.01},
+        "finetune": {
+            "epochs_run": 2,
+            "best_epoch": 2,
+            "best_validation_top1": top1 + 0.01,
+            "history": [
+                {
+                    "epoch": epoch,
+                    "train_loss": 0.5 / epoch,
+                    "train_top1": top1,
+                    "validation_loss": 0.6 / epoch,
+                    "validation_top1": top1 + 0.01 * (epoch - 1),
+                    "validation_top5": 0.99,
+                }
+                for epoch in (1, 2)
+            ],
+        },  # fmt: skip
         "provenance": {"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu", "params": {}},
     }
 
@@ -174,7 +190,7 @@ def test_summary_when_the_strategy_is_also_a_baseline(grouped):
     assert gap == pytest.approx(
         at32["layer_mag"] - max(at32["global_mag"], at32["random"]), abs=1e-6
     )
-    data = plot_data(grouped, "layer_mag", BASELINES)
+    data = plot_data(grouped, CONTROL, "layer_mag", BASELINES)
     assert list(dict.fromkeys(data["method"])) == ["layer_mag", "global_mag", "random"]
     assert len(data) == 3 * len(COMPRESSIONS)
 
@@ -191,12 +207,34 @@ def test_a_method_without_results_is_an_error(grouped):
         summary_metrics(grouped, CONTROL, "synflow", BASELINES)
 
 
-def test_plot_data_is_in_percent(grouped):
-    data = plot_data(grouped, "lamp", BASELINES)
-    assert list(data.columns) == ["method", "compression", "speedup", "top1", "top1_std"]
+def test_plot_data_is_in_percent_and_carries_the_control(grouped):
+    data = plot_data(grouped, CONTROL, "lamp", BASELINES)
+    columns = ["method", "compression", "speedup", "top1", "top1_std", "control_top1"]
+    assert list(data.columns) == columns
     assert data["method"].iloc[0] == "lamp"
     row = grouped[(grouped["strategy"] == "lamp") & (grouped["target_compression"] == 8)]
     assert data["top1"].iloc[2] == pytest.approx(100 * row["top1_mean"].item())
+    assert list(data["control_top1"]) == pytest.approx([100 * CONTROL["top1"]] * len(data))
+
+
+def test_curves_have_one_row_per_cell_and_epoch_of_the_strategy_only():
+    cells = make_cells()
+    curves = curves_data(cells, "lamp")
+    assert len(curves) == len(COMPRESSIONS) * 2 * 2  # compressions x seeds x epochs
+    assert list(curves["compression"]) == sorted(curves["compression"])
+    first = next(c for c in cells if c["strategy"] == "lamp" and c["seed"] == 0)
+    at = curves[(curves["compression"] == first["target_compression"]) & (curves["seed"] == 0)]
+    history = first["finetune"]["history"]
+    assert list(at["epoch"]) == [1, 2]
+    assert list(at["validation_top1"]) == pytest.approx(
+        [100 * row["validation_top1"] for row in history]
+    )
+    with pytest.raises(PrunebenchError, match="no finetuning history for method 'synflow'"):
+        curves_data(cells, "synflow")
+
+
+def test_the_history_list_does_not_become_a_table_column():
+    assert "finetune_history" not in cells_table(make_cells()).columns
 
 
 @pytest.mark.parametrize("x", ["compression", "speedup"])

@@ -11,6 +11,7 @@ from prunebench.reporting.report import ChecklistItem, checklist, render_report
 from prunebench.reporting.tables import (
     cells_table,
     compression_key,
+    curves_data,
     grouped_table,
     plot_data,
     summary_metrics,
@@ -22,6 +23,7 @@ __all__ = [
     "cells_table",
     "checklist",
     "compression_key",
+    "curves_data",
     "grouped_table",
     "method_color",
     "metric_disagreement",

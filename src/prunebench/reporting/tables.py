@@ -46,8 +46,9 @@ def cells_table(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One flat row per cell, sorted by strategy, target compression and seed.
 
     Nested dicts are dropped (provenance is per-file detail, not a result) except ``finetune``,
-    whose fields become ``finetune_<field>`` columns because how long a cell trained explains its
-    accuracy. A duplicated (strategy, target, seed) would silently bias the mean, so it is refused.
+    whose scalar fields become ``finetune_<field>`` columns because how long a cell trained
+    explains its accuracy (its per-epoch ``history`` goes to :func:`curves_data` instead). A
+    duplicated (strategy, target, seed) would silently bias the mean, so it is refused.
     """
     if not cells:
         raise PrunebenchError("no result cells to aggregate")
@@ -58,7 +59,8 @@ def cells_table(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             raise PrunebenchError(f"result cell {_cell_name(cell)} lacks {', '.join(missing)}")
         row = {key: value for key, value in cell.items() if not isinstance(value, Mapping)}
         for field, value in cell.get("finetune", {}).items():
-            row[f"finetune_{field}"] = value
+            if not isinstance(value, list):
+                row[f"finetune_{field}"] = value
         rows.append(row)
     table = pd.DataFrame(rows)
     duplicated = table.duplicated(KEYS, keep=False)
@@ -86,11 +88,17 @@ def grouped_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns).reset_index()
 
 
-def plot_data(grouped: pd.DataFrame, strategy: str, baselines: Sequence[str]) -> pd.DataFrame:
-    """Rows for DVC's data plots: method, compression, speedup, top1 and top1_std in percent.
+def plot_data(
+    grouped: pd.DataFrame,
+    control: Mapping[str, Any],
+    strategy: str,
+    baselines: Sequence[str],
+) -> pd.DataFrame:
+    """Rows for DVC's data plots: method, compression, speedup, top1, top1_std, control_top1.
 
-    DVC overlays this file across experiments, so it carries the achieved (not target)
-    compression and the speedup, the two x axes the paper asks for.
+    Accuracies are in percent. DVC overlays this file across experiments, so it carries the
+    achieved (not target) compression and the speedup, the two x axes the paper asks for, and on
+    every row the unpruned control's top-1, which the plot template draws as a reference line.
     """
     rows = select_methods(grouped, methods_in_order(strategy, baselines))
     return pd.DataFrame(
@@ -100,8 +108,33 @@ def plot_data(grouped: pd.DataFrame, strategy: str, baselines: Sequence[str]) ->
             "speedup": rows["speedup"],
             "top1": 100 * rows["top1_mean"],
             "top1_std": 100 * rows["top1_std"],
+            "control_top1": 100 * control["top1"],
         }
     ).reset_index(drop=True)
+
+
+def curves_data(cells: Sequence[Mapping[str, Any]], strategy: str) -> pd.DataFrame:
+    """Per-epoch finetuning curves of ``strategy``'s cells, for DVC's curves plot.
+
+    One row per (target compression, seed, epoch), accuracies in percent, read from the history
+    each cell's metrics file carries; sorted so that a plot draws one line per cell.
+    """
+    rows = [
+        {
+            "compression": cell["target_compression"],
+            "seed": cell["seed"],
+            "epoch": entry["epoch"],
+            "train_loss": entry["train_loss"],
+            "validation_loss": entry["validation_loss"],
+            "validation_top1": 100 * entry["validation_top1"],
+        }
+        for cell in cells
+        if cell["strategy"] == strategy
+        for entry in cell["finetune"]["history"]
+    ]
+    if not rows:
+        raise PrunebenchError(f"no finetuning history for method {strategy!r}")
+    return pd.DataFrame(rows).sort_values(["compression", "seed", "epoch"], ignore_index=True)
 
 
 def summary_metrics(
