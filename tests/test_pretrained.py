@@ -1,7 +1,8 @@
 """Published weights: checksums, the local mirror, safe loading, strict fit, original forwards.
 
-The mirror is the shared copy of ShrinkBench's published files (``../shared/pretrained/shrinkbench``
-from the repository root); no test touches the network.
+The mirror is the shared copy of ShrinkBench's published files: ``$PRUNEBENCH_PRETRAINED_MIRROR``
+(which ``.ci/run`` sets), else ``../shared/pretrained/shrinkbench`` from the repository root. A
+clone elsewhere finds it through the variable. No test touches the network.
 """
 
 import os
@@ -26,7 +27,11 @@ from prunebench.pretrained import (
     sha256_file,
 )
 
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "pretrained" / "shrinkbench"
+# Read once here: the autouse fixture below unsets the variable, so no test depends on it.
+MIRROR = Path(
+    os.environ.get(MIRROR_ENV)
+    or Path(__file__).resolve().parents[2] / "shared" / "pretrained" / "shrinkbench"
+)
 SHRINKBENCH_SOURCES = sorted(name for name in PRETRAINED if name.startswith("shrinkbench_"))
 
 needs_mirror = pytest.mark.skipif(
