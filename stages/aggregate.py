@@ -56,7 +56,9 @@ def main() -> None:
         "finetune": benchmark.finetune.updated(params.finetune).as_dict(),
         "seeds": params.seeds,
         "compressions": params.compressions,
-        "environment": control.get("provenance", {}),
+        "environment": {
+            key: value for key, value in control.get("provenance", {}).items() if key != "params"
+        },
     }
     figures = {}
     metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]

@@ -37,10 +37,22 @@ def main() -> None:
             continue
         model = create_model(benchmark.model, dataset.info.num_classes)
         model.load_state_dict(load_state_dict(cell_dir / "model.safetensors"))
-        masks, _ = load_masks(args.masks / cell.name / "masks.safetensors", model)
+        masks, mask_metadata = load_masks(args.masks / cell.name / "masks.safetensors", model)
         training = read_json(cell_dir / "training.json")
+        # Each stage's params come from its own output, so that none is read here undeclared.
+        produced_from = {
+            "benchmark": mask_metadata["benchmark"],
+            "prune": mask_metadata["prune"],
+            "finetune": training["recipe"],
+            "evaluate": vars(params.evaluate),
+        }
         metrics = measure(
-            model, masks, dataset, device=device, batch_size=params.evaluate.batch_size
+            model,
+            masks,
+            dataset,
+            device=device,
+            batch_size=params.evaluate.batch_size,
+            params=produced_from,
         )
         metrics.update(
             strategy=training["strategy"],

@@ -61,7 +61,13 @@ def main() -> None:
             "best_validation_top1": result.best_validation_top1,
         }
     save_state_dict(out / "model.safetensors", model.state_dict())
-    control = measure(model, None, dataset, device=device)
+    control = measure(
+        model,
+        None,
+        dataset,
+        device=device,
+        params={"benchmark": params.benchmark, "pretrained": vars(params.pretrained)},
+    )
     control.update(strategy="control", target_compression=1, seed=params.pretrained.seed)
     control["pretrained"] = source
     write_json(out / "source.json", source)

@@ -70,6 +70,9 @@ def main() -> None:
             "target_compression": cell.compression,
             "achieved_compression": mask_compression(model, masks),
             "seed": cell.seed,
+            # The params the masks came from, passed down to the cell's metrics file.
+            "benchmark": params.benchmark,
+            "prune": vars(params.prune),
         }
         with store.writing(cell, cell_fingerprint) as staging:
             save_masks(staging / "masks.safetensors", masks, metadata)

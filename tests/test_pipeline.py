@@ -114,6 +114,8 @@ def test_repro_produces_every_output(repo):
                 (repo / "results/cells" / method_dir / cell / "metrics.json").read_text()
             )
             assert abs(metrics["compression"] - int(cell[1])) < 1e-3
+    control = json.loads((repo / "results/control.json").read_text())
+    assert control["provenance"]["params"]["pretrained"]["recipe"] == {"epochs": 1}
     summary = json.loads((repo / "results/summary.json").read_text())
     assert set(summary["strategy"]) == {"c2", "c4"}
     assert set(summary["baselines"]) == {"random"}
@@ -160,6 +162,12 @@ def test_changing_finetune_reruns_finetune_but_not_prune(repo):
     after = cell_files(repo)
     masks = [path for path in before if "/masks/" in path]
     assert all(before[path] == after[path] for path in masks)
+    metrics = json.loads((repo / "results/cells/strategy/c2-s0/metrics.json").read_text())
+    produced_from = metrics["provenance"]["params"]
+    assert produced_from["finetune"]["learning_rate"] == 0.0002
+    assert produced_from["prune"]["score_batches"] == 1
+    assert produced_from["benchmark"] == "fashion_mnist_sample_lenet5"
+    assert metrics["provenance"]["cpu_capability"]
     commit(repo, "finetune lr")
 
 

@@ -1,4 +1,9 @@
-"""What produced a result: package versions and the device, recorded in every metrics file."""
+"""What produced a result: package versions and the device, recorded in every metrics file.
+
+The same seed gives bit-identical results only on the same kind of machine: on the CPU, oneDNN
+and MKL choose their kernels (and with them the order of floating-point sums) by the instruction
+set and the thread count, so both are recorded to explain a difference between two machines.
+"""
 
 import platform
 
@@ -17,6 +22,7 @@ def environment(device: torch.device) -> dict[str, str]:
         "python": platform.python_version(),
         "device": described,
         "threads": str(torch.get_num_threads()),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 

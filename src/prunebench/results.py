@@ -5,6 +5,7 @@ measured by this one function, so they are comparable by construction. Schema: d
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,8 +24,12 @@ def measure(
     *,
     device: torch.device,
     batch_size: int = 1000,
+    params: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Test top-1 / top-5 / loss and the paper's size and cost metrics of ``model``."""
+    """Test top-1 / top-5 / loss and the paper's size and cost metrics of ``model``.
+
+    ``params`` are the parameters the model was produced from, recorded in its provenance.
+    """
     model.to(device)
     accuracy = evaluate(
         model, dataset.batches("test", batch_size=batch_size, device=device), device
@@ -43,5 +48,5 @@ def measure(
         "speedup": cost["theoretical_speedup"],
         "activations_total": cost["activation_memory"],
         "activations_nonzero": cost["nonzero_activation_memory"],
-        "provenance": environment(device),
+        "provenance": {**environment(device), "params": dict(params or {})},
     }
