@@ -34,10 +34,10 @@ from prunebench.data.catalog import (
     DEBIAN_FASHION_MNIST,
     SAMPLE_PATH,
     array_sha256,
-    file_sha256,
     find_idx_files,
 )
 from prunebench.data.idx import read_idx
+from prunebench.files import sha256_file
 
 SIZE_LIMIT_BYTES = 5_000_000
 NUM_CLASSES = 10
@@ -109,7 +109,7 @@ def main() -> None:
         "train_per_class": arguments.train_per_class,
         "test_per_class": arguments.test_per_class,
         "counts": {split: int(len(arrays[f"{split}_labels"])) for split in ("train", "test")},
-        "source_sha256": {path.name: file_sha256(path) for path in files.values()},
+        "source_sha256": {path.name: sha256_file(path) for path in files.values()},
         "source_idx_content_sha256": {
             path.name: idx_content_sha256(path) for path in files.values()
         },
@@ -121,7 +121,7 @@ def main() -> None:
 
     size = arguments.out.stat().st_size
     print(
-        f"{arguments.out}: {size} bytes, {metadata['counts']}, sha256 {file_sha256(arguments.out)}"
+        f"{arguments.out}: {size} bytes, {metadata['counts']}, sha256 {sha256_file(arguments.out)}"
     )
     if size > SIZE_LIMIT_BYTES:
         sys.exit(f"{arguments.out} is {size} bytes, over the {SIZE_LIMIT_BYTES}-byte budget")

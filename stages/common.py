@@ -1,30 +1,25 @@
-"""What every stage script shares: params, the device, error reporting, the code fingerprint."""
+"""What every stage script shares: CPU numerics, the device, error reporting, code, curves.
+
+Imported first by every stage: it pins the CPU numerics (``prunebench.numerics``) before
+anything imports torch.
+"""
 
 import contextlib
-import hashlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import yaml
+from prunebench.numerics import pin_cpu_numerics
 
-import prunebench
-from prunebench.config import Params, parse_params
-from prunebench.errors import PrunebenchError
+pin_cpu_numerics()
 
-REPO = Path(__file__).resolve().parent.parent
-# Where the code that runs lives: the installed package (the repository's own src/ in an editable
-# install) and the stage scripts.
-CODE_ROOTS = (Path(prunebench.__file__).resolve().parent, Path(__file__).resolve().parent)
+from prunebench.errors import PrunebenchError  # noqa: E402
+from prunebench.files import read_json  # noqa: E402
+from prunebench.sources import code_digest  # noqa: E402
 
-
-def load_params(path: Path = REPO / "params.yaml") -> Params:
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as error:
-        raise PrunebenchError(f"{path} is not valid YAML: {error}") from None
-    return parse_params(raw)
+__all__ = ["code_digest", "device_from_environment", "epoch_curves", "read_json", "run"]
 
 
 def device_from_environment():
@@ -34,18 +29,9 @@ def device_from_environment():
     return choose_device(os.environ.get("PRUNEBENCH_DEVICE"))
 
 
-def code_digest() -> str:
-    """Digest of the project's modules this process has loaded: a cell's code fingerprint.
-
-    Only the code the stage actually runs counts, so editing the reporting package never
-    invalidates a finetuned cell.
-    """
-    digest = hashlib.sha256()
-    for module in sorted(sys.modules.values(), key=lambda m: getattr(m, "__name__", "")):
-        source = getattr(module, "__file__", None)
-        if source and any(Path(source).resolve().is_relative_to(r) for r in CODE_ROOTS):
-            digest.update(Path(source).read_bytes())
-    return digest.hexdigest()
+def pretrained_cache() -> Path:
+    """Where downloaded weights are kept: outside the repository, like torch.hub's."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prunebench"
 
 
 @contextlib.contextmanager
@@ -68,9 +54,14 @@ def epoch_curves(directory: Path) -> Iterator[Callable[[dict], None]]:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage; bad input becomes one ``error:`` line on stderr and exit status 2."""
+    """Run a stage; bad input or an unwritable path becomes one ``error:`` line and exit 2."""
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     try:
         main()
     except PrunebenchError as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        print(f"error: cannot write or read{where}: {error.strerror or error}", file=sys.stderr)
         sys.exit(2)

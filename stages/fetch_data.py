@@ -1,28 +1,19 @@
-"""Stage fetch_data: materialise the benchmark's train / validation / test splits in data/splits."""
+"""Stage fetch_data: materialise the benchmark's train / validation / test splits."""
 
 import argparse
+from pathlib import Path
 
-from prunebench.benchmarks import BENCHMARKS
-from prunebench.data import load_dataset, materialize
-
-from common import load_params, run
+from common import read_json, run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default="data/splits")
+    parser.add_argument("--config", default="resolved/fetch_data.json", type=Path)
+    parser.add_argument("--out", default="data/splits", type=Path)
     args = parser.parse_args()
-    params = load_params()
-    benchmark = BENCHMARKS[params.benchmark]
-    validation_size = params.data.validation_size or benchmark.validation_size
-    dataset = load_dataset(
-        benchmark.dataset,
-        root=params.data.root,
-        validation_size=validation_size,
-        split_seed=params.data.split_seed,
-        download=params.data.download,
-    )
-    materialize(dataset, args.out)
+    from prunebench.steps.fetch_data import fetch_data
+
+    fetch_data(read_json(args.config), args.out)
 
 
 if __name__ == "__main__":

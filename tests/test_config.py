@@ -6,7 +6,8 @@ import pytest
 import yaml
 from params_edit import with_changes
 
-from prunebench.config import parse_params
+from prunebench.benchmarks import BENCHMARKS
+from prunebench.config import check_reachable, parse_params, resolve
 from prunebench.errors import PrunebenchError
 from prunebench.grid import Cell, grid
 
@@ -70,3 +71,64 @@ def test_missing_required_key():
     del params["seeds"]
     with pytest.raises(PrunebenchError, match="params.yaml is missing 'seeds'"):
         parse_params(params)
+
+
+def test_the_shipped_params_override_no_recipe():
+    assert all(value is None for value in DEFAULT["finetune"].values())
+    resolved = resolve(parse_params(DEFAULT))
+    assert resolved["finetune"]["recipe"] == BENCHMARKS[DEFAULT["benchmark"]].finetune.as_dict()
+    assert resolved["fetch_pretrained"]["published"] == "prunebench_fashion_mnist_sample_lenet5"
+
+
+def test_each_benchmark_gets_its_own_recipe_unless_params_override_it():
+    cifar = resolve(parse_params(with_changes(DEFAULT, benchmark="cifar10_resnet56")))
+    assert cifar["finetune"]["recipe"]["epochs"] == 30
+    assert cifar["finetune"]["recipe"]["patience"] == 5
+    assert cifar["fetch_pretrained"]["published"] == "shrinkbench_cifar10_resnet56"
+    overridden = resolve(parse_params(with_changes(DEFAULT, finetune__weight_decay=0.01)))
+    assert overridden["finetune"]["recipe"]["weight_decay"] == 0.01
+    assert overridden["aggregate"]["finetune"] == overridden["finetune"]["recipe"]
+
+
+def test_a_stage_reads_only_what_changes_its_results():
+    base = resolve(parse_params(DEFAULT))
+    other_method = resolve(parse_params(with_changes(DEFAULT, strategy="layer_grad")))
+    changed = {stage for stage in base if base[stage] != other_method[stage]}
+    assert changed == {"aggregate"}
+    other_lr = resolve(parse_params(with_changes(DEFAULT, finetune__learning_rate=1e-4)))
+    assert {stage for stage in base if base[stage] != other_lr[stage]} == {"finetune", "aggregate"}
+
+
+def test_training_our_own_is_a_param():
+    trained = resolve(parse_params(with_changes(DEFAULT, pretrained__train=True)))
+    assert trained["fetch_pretrained"]["published"] is None
+    assert trained["fetch_pretrained"]["recipe"]["epochs"] == 12
+    with pytest.raises(PrunebenchError, match="has no pretraining recipe"):
+        parse_params(with_changes(DEFAULT, benchmark="cifar10_resnet20", pretrained__train=True))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"compressions": [2, 1e9]}, r"compression 1e\+09 cannot be met"),
+        ({"compressions": [2, 1000], "prune__include_classifier": True}, "cannot be met"),
+    ],
+)
+def test_unreachable_compressions_are_refused_before_any_work(changes, message):
+    with pytest.raises(PrunebenchError, match=message):
+        check_reachable(parse_params(with_changes(DEFAULT, **changes)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"finetune__epochs": 1.5}, "recipe epochs must be a whole number"),
+        ({"finetune__nesterov": "yes"}, "recipe nesterov must be true or false"),
+        ({"finetune": [1]}, "recipe overrides must be a mapping"),
+        ({"data__validation_size": 0}, "data.validation_size must be >= 1"),
+        ({"pretrained__seed": -1}, "pretrained.seed and data.split_seed must be >= 0"),
+    ],
+)
+def test_bad_recipe_and_seed_values_name_the_problem(changes, message):
+    with pytest.raises(PrunebenchError, match=message):
+        parse_params(with_changes(DEFAULT, **changes))

@@ -1,22 +1,30 @@
 """The DVC pipeline, driven by real `dvc` on a tiny grid in a temporary copy of the repository.
 
-Grid: strategy global_mag plus baseline random, compressions 2 and 4, one seed, one epoch of
-pretraining and of finetuning. Each test builds on the state the previous one left (module
-scope), so the file reads as one session of a user: run, change finetuning, change evaluation,
-add a compression, run an experiment, share through a remote, get killed and re-run.
+Grid: strategy global_mag plus baseline random, compressions 2 and 4, one seed, the published
+initial model, one epoch of finetuning. Each test builds on the state the previous one left
+(module scope), so the file reads as one session of a user: run, change finetuning, change a
+recipe or the reporting code, damage a cell, give bad input, change evaluation, add a
+compression, run an experiment, share through a remote, get killed and re-run.
 """
 
+import hashlib
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from params_edit import edit_params
+
+from prunebench.grid import MANIFEST_FILE
+
+pytestmark = pytest.mark.slow  # each test drives real dvc; together several minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -25,9 +33,9 @@ TINY = {
     "baselines": ["random"],
     "compressions": [2, 4],
     "seeds": [0],
-    "pretrained": {"seed": 0, "recipe": {"epochs": 1}},
-    "finetune": {"epochs": 1, "patience": 1},
 }
+# Everything a stage may write; what a refused run must leave byte-identical.
+OUTPUTS = ("data", "models", "results", "resolved", "dvc.lock")
 PER_METHOD = ("prune", "finetune", "evaluate")
 
 
@@ -64,7 +72,7 @@ def make_copy(destination: Path) -> Path:
     ).stdout.split()  # fmt: skip
     for name in files:
         source = ROOT / name
-        if source.is_file() and not name.startswith(("data/", "models/", "results/", "dvc.lock")):
+        if source.is_file() and not name.startswith(OUTPUTS):
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
@@ -83,11 +91,11 @@ def commit(repo: Path, message: str) -> None:
 
 
 def cell_files(repo: Path) -> dict[str, float]:
-    """Modification time of every finished cell's fingerprint, by path."""
+    """Modification time of every finished cell's manifest, by path."""
     return {
         str(path.relative_to(repo)): path.stat().st_mtime_ns
         for root in ("models", "results/cells")
-        for path in (repo / root).rglob("fingerprint")
+        for path in (repo / root).rglob(MANIFEST_FILE)
     }
 
 
@@ -115,7 +123,13 @@ def test_repro_produces_every_output(repo):
             )
             assert abs(metrics["compression"] - int(cell[1])) < 1e-3
     control = json.loads((repo / "results/control.json").read_text())
-    assert control["provenance"]["params"]["pretrained"]["recipe"] == {"epochs": 1}
+    assert control["pretrained"]["kind"] == "published"
+    published = json.loads(
+        (repo / "src/prunebench/weights/fashion_mnist_sample_lenet5.json").read_text()
+    )
+    assert control["inputs"]["pretrained_sha256"] == published["sha256"]
+    assert control["inputs"]["data_sha256"] == published["data_sha256"]
+    assert control["provenance"]["cpu_numerics"]["mode"] == "pinned"
     summary = json.loads((repo / "results/summary.json").read_text())
     assert set(summary["strategy"]) == {"c2", "c4"}
     assert set(summary["baselines"]) == {"random"}
@@ -144,7 +158,7 @@ def test_plots_render_with_the_committed_templates(repo, tmp_path):
 
 def test_no_stage_writes_outside_its_declared_outputs(repo):
     written = [line[3:] for line in repo.joinpath(".written").read_text().splitlines()]
-    declared = ("results/", "dvc.lock")
+    declared = ("results/", "resolved/", "dvc.lock")
     unexpected = [
         path
         for path in written
@@ -169,6 +183,158 @@ def test_changing_finetune_reruns_finetune_but_not_prune(repo):
     assert produced_from["benchmark"] == "fashion_mnist_sample_lenet5"
     assert metrics["provenance"]["cpu_capability"]
     commit(repo, "finetune lr")
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """sha256 of every file under the outputs (and which files exist), by path."""
+    files = {}
+    for name in OUTPUTS:
+        root = repo / name
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+def test_a_recipe_changed_in_code_reruns_training_of_every_method(repo):
+    benchmarks = repo / "src/prunebench/benchmarks.py"
+    text = benchmarks.read_text()
+    old = "learning_rate=3e-4, batch_size=64, epochs=1, patience=1)"
+    assert old in text
+    benchmarks.write_text(text.replace(old, old[:-1] + ", weight_decay=0.01)"))
+    stages = ran(sh(repo, "dvc", "repro").stdout)
+    assert stages == {
+        "resolve", "finetune", "finetune_baseline@random", "evaluate",
+        "evaluate_baseline@random", "aggregate",
+    }  # fmt: skip
+    for method in ("strategy", "baselines/random"):
+        metrics = json.loads((repo / f"results/cells/{method}/c2-s0/metrics.json").read_text())
+        assert metrics["inputs"]["recipe"]["weight_decay"] == 0.01
+    commit(repo, "weight decay in the benchmark's recipe")
+
+
+def test_a_reporting_change_reruns_only_aggregate(repo):
+    report = repo / "src/prunebench/reporting/report.py"
+    report.write_text(report.read_text() + "\n# a reporting-only edit\n")
+    assert ran(sh(repo, "dvc", "repro").stdout) == {"aggregate"}
+    commit(repo, "reporting edit")
+
+
+def test_aggregate_refuses_cells_produced_on_different_footing(repo):
+    lr = json.loads((repo / "resolved/finetune.json").read_text())["recipe"]["learning_rate"]
+    edit_params(repo, finetune__learning_rate=lr / 2)
+    sh(repo, "dvc", "repro", "resolve")
+    sh(repo, "dvc", "repro", "--single-item", "finetune", "evaluate")  # the method only
+    result = sh(repo, "dvc", "repro", "--single-item", "aggregate", check=False)
+    assert result.returncode != 0
+    assert "error: refusing to compare global_mag at compression 2, seed 0 and random" in (
+        result.stderr
+    )
+    assert "different finetuning recipe (learning_rate" in result.stderr
+    sh(repo, "git", "checkout", "--", ".")
+    sh(repo, "dvc", "checkout", "--force")  # the committed cells, from DVC's cache
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated"])
+def test_a_damaged_mask_file_is_recomputed(repo, damage):
+    mask = repo / "models/strategy/masks/c4-s0/masks.safetensors"
+    original, lock = mask.read_bytes(), (repo / "dvc.lock").read_bytes()
+    if damage == "flipped":  # same size, one byte of the mask data changed
+        mask.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    else:
+        mask.write_bytes(original[: len(original) // 2])
+    result = sh(repo, "dvc", "repro")
+    assert "prune" in ran(result.stdout)
+    assert "masks.safetensors does not match the sha256 recorded" in result.stderr
+    assert mask.read_bytes() == original
+    assert (repo / "dvc.lock").read_bytes() == lock
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+BAD_INPUTS = [
+    ({"strategy": "no_such_method"}, "unknown strategy 'no_such_method'; valid choices: "),
+    ({"baselines": ["random", "nope"]}, "unknown strategy 'nope'; valid choices: "),
+    ({"benchmark": "cifar11"}, "unknown benchmark 'cifar11'; valid choices: "),
+    ({"compressions": [2, 1e9]}, "compression 1e+09 cannot be met"),
+    ({"compressions": [2, "1e9"]}, "compression '1e9' is text, not a number: YAML reads"),
+    ({"seeds": [0, -1]}, "seed -1 is not a non-negative integer"),
+    ({"finetune__learning_rate": -1}, "recipe learning_rate must be a positive number"),
+    ({"finetune__epochs": 1.5}, "recipe epochs must be a whole number"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_INPUTS)
+def test_bad_params_change_no_output(repo, changes, message):
+    before = snapshot(repo)
+    edit_params(repo, **changes)
+    result = sh(repo, "dvc", "repro", check=False)
+    sh(repo, "git", "checkout", "--", "params.yaml")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert snapshot(repo) == before
+    assert not (repo / "models/baselines/nope").exists()
+
+
+def test_a_missing_dataset_or_a_damaged_published_model_changes_no_result(repo, tmp_path):
+    before = snapshot(repo)
+    lock_before = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    edit_params(repo, benchmark="cifar10_resnet20", data__root=str(tmp_path))
+    result = sh(repo, "dvc", "repro", check=False)
+    sh(repo, "git", "checkout", "--", "params.yaml")
+    assert result.returncode != 0
+    assert "error: dataset cifar10 not found" in result.stderr and str(tmp_path) in result.stderr
+    # resolve succeeded (the params are valid) and recorded that; nothing after it was touched
+    after = snapshot(repo)
+    resolved = ("resolved/", "dvc.lock")
+    assert {k: v for k, v in after.items() if not k.startswith(resolved)} == {
+        k: v for k, v in before.items() if not k.startswith(resolved)
+    }
+    locked = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    assert locked["fetch_data"] == lock_before["fetch_data"]
+    sh(repo, "dvc", "repro", "resolve")
+    weights = repo / "src/prunebench/weights/fashion_mnist_sample_lenet5.safetensors"
+    original = weights.read_bytes()
+    weights.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    result = sh(repo, "dvc", "repro", check=False)
+    weights.write_bytes(original)
+    assert "error: sha256 mismatch for " in result.stderr
+    assert snapshot(repo) == before
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+def test_an_unwritable_output_is_one_line_before_any_work(repo, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = sh(
+        repo, "python", "stages/prune.py", "--method", "random", "--out", str(blocker / "masks"),
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot write {blocker}/masks: {blocker} is a file, not a directory"
+    ]
+
+
+def test_written_files_have_the_umask_mode(repo):
+    expected = 0o666 & ~current_umask()
+    for name in (
+        "results/cells.csv",
+        "results/report.md",
+        "results/summary.json",
+        "results/cells/strategy/c2-s0/metrics.json",
+        "resolved/prune.json",
+        "models/strategy/masks/c2-s0/masks.safetensors",
+        "data/splits/train.safetensors",
+    ):
+        assert stat.S_IMODE((repo / name).stat().st_mode) == expected, name  # fmt: skip
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_changing_evaluate_reruns_neither_prune_nor_finetune(repo):
@@ -217,7 +383,7 @@ def test_remote_round_trip_recomputes_nothing_pulled(repo, tmp_path):
     sh(first, "dvc", "pull", "--run-cache")
     edit_params(first, seeds=[0, 1])
     stages = ran(sh(first, "dvc", "repro", "prune").stdout)
-    assert stages == {"prune"}
+    assert stages == {"resolve", "prune"}
     sh(first, "dvc", "push", "--run-cache")
     commit(first, "seed 1, pruned")
     sh(first, "git", "push", "-q", "origin", "HEAD")

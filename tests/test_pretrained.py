@@ -14,8 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from prunebench.errors import PrunebenchError
+from prunebench.files import sha256_file
 from prunebench.models import MODELS, create_model
 from prunebench.pretrained import (
+    BUNDLED_DIR,
     MIRROR_ENV,
     PRETRAINED,
     convert_plain,
@@ -24,7 +26,6 @@ from prunebench.pretrained import (
     fetch_published,
     load_checkpoint,
     load_state_dict_strict,
-    sha256_file,
 )
 
 # Read once here: the autouse fixture below unsets the variable, so no test depends on it.
@@ -58,7 +59,10 @@ def test_every_source_fits_a_registered_model() -> None:
         source = PRETRAINED[name]
         assert source.model in MODELS, name
         assert len(source.sha256) >= 8, name
-        assert source.url.endswith("/" + source.path.rsplit("/", 1)[-1]), name
+        if source.bundled:
+            assert (BUNDLED_DIR / source.path).is_file(), name
+        else:
+            assert source.url.endswith("/" + source.path.rsplit("/", 1)[-1]), name
 
 
 @needs_mirror
@@ -320,3 +324,55 @@ def test_strict_load_names_the_first_mismatching_key(tmp_path: Path) -> None:
         PrunebenchError, match=r"linear\.weight has shape \(10, 64\), the model expects \(100, 64\)"
     ):
         load_state_dict_strict(create_model("resnet20", 100), resnet20)
+
+
+@pytest.mark.parametrize("benchmark", ["fashion_mnist_sample_lenet5", "fashion_mnist_lenet5"])
+def test_our_published_weights_ship_verified_with_their_record(benchmark, tmp_path) -> None:
+    import prunebench.pretrained as pretrained
+    from prunebench.benchmarks import BENCHMARKS
+    from prunebench.models import create_model
+
+    record = pretrained.bundled_record(benchmark)
+    source = f"prunebench_{benchmark}"
+    assert BENCHMARKS[benchmark].pretrained == source
+    assert PRETRAINED[source].sha256 == record["sha256"]
+    for key in ("recipe", "seed", "data_sha256", "machine", "best_validation_top1"):
+        assert key in record, key
+    assert record["recipe"] == BENCHMARKS[benchmark].pretrain.as_dict()
+    model = create_model("lenet5", 10)
+    load_state_dict_strict(model, fetch_published(source, None, tmp_path))
+    assert list(tmp_path.iterdir()) == [], "bundled weights are not copied anywhere"
+
+
+def test_damaged_bundled_weights_are_refused(tmp_path, monkeypatch) -> None:
+    import prunebench.pretrained as pretrained
+
+    name = "fashion_mnist_sample_lenet5.safetensors"
+    payload = bytearray((pretrained.BUNDLED_DIR / name).read_bytes())
+    payload[-1] ^= 1
+    (tmp_path / name).write_bytes(bytes(payload))
+    monkeypatch.setattr(pretrained, "BUNDLED_DIR", tmp_path)
+    with pytest.raises(PrunebenchError, match="sha256 mismatch for .*fashion_mnist_sample_lenet5"):
+        fetch_published("prunebench_fashion_mnist_sample_lenet5", None, tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_the_published_default_model_is_what_the_pipeline_pretraining_makes(tmp_path) -> None:
+    """scripts/publish_pretrained.py, re-run here, gives the committed weights bit for bit."""
+    import json
+    import subprocess
+    import sys
+
+    import prunebench.pretrained as pretrained
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "publish_pretrained.py"
+    benchmark = "fashion_mnist_sample_lenet5"
+    subprocess.run(
+        [sys.executable, str(script), "--benchmark", benchmark, "--out", str(tmp_path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    made = json.loads((tmp_path / f"{benchmark}.json").read_text())
+    published = pretrained.bundled_record(benchmark)
+    assert made["sha256"] == published["sha256"]
+    assert made["data_sha256"] == published["data_sha256"]
+    assert sha256_file(tmp_path / f"{benchmark}.safetensors") == published["sha256"]

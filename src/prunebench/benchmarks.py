@@ -16,7 +16,9 @@ class Benchmark:
     """One row of SPEC's benchmark table.
 
     ``pretrained`` names a published weight source in :mod:`prunebench.pretrained`; ``None``
-    means the pipeline trains the model itself with ``pretrain`` (seeded by params).
+    means the pipeline trains the model itself with ``pretrain`` (seeded by params). Where both
+    are given, the published weights are the ones ``pretrain`` produced on our machine, and
+    params ``pretrained.train`` regenerates them instead.
     """
 
     dataset: str
@@ -25,6 +27,7 @@ class Benchmark:
     finetune: Recipe
     pretrain: Recipe | None = None
     validation_size: int = 5000
+    num_classes: int = 10
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
@@ -48,7 +51,7 @@ BENCHMARKS.add(
     Benchmark(
         dataset="fashion_mnist_sample",
         model="lenet5",
-        pretrained=None,
+        pretrained="prunebench_fashion_mnist_sample_lenet5",
         # Sized for the default pipeline's ten-minute budget on two CPU cores: 60 cells, one
         # epoch each (an epoch of LeNet-5 on the 9,000 training images takes about 4 s there).
         finetune=Recipe(optimizer="adam", learning_rate=3e-4, batch_size=64, epochs=1, patience=1),
@@ -61,7 +64,7 @@ BENCHMARKS.add(
     Benchmark(
         dataset="fashion_mnist",
         model="lenet5",
-        pretrained=None,
+        pretrained="prunebench_fashion_mnist_lenet5",
         finetune=CIFAR_FINETUNE,
         pretrain=LENET_PRETRAIN,
         validation_size=5000,
@@ -106,5 +109,6 @@ BENCHMARKS.add(
         pretrained="torchvision_imagenet_resnet18",
         finetune=IMAGENET_FINETUNE,
         validation_size=10000,
+        num_classes=1000,
     ),
 )

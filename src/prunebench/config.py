@@ -1,7 +1,16 @@
-"""params.yaml as typed, validated dataclasses.
+"""params.yaml as typed, validated dataclasses, and what each stage reads of it.
 
-Every stage parses the whole file first, so a malformed value or an unknown name stops the
-pipeline in one line before any stage does work, whichever stage DVC happens to run first.
+The pipeline's first stage, ``resolve``, parses the whole file (:func:`parse_params`) and writes
+one small JSON per later stage (:func:`resolve`): exactly the values that stage's results depend
+on, with every benchmark default filled in (the finetuning recipe, the validation size, the
+model). Later stages read only their file, never params.yaml. So:
+
+- a bad value or an unknown name stops ``dvc repro`` at the first stage, in one line, before DVC
+  has deleted or replaced any output of a later stage;
+- a benchmark's recipe edited in code changes the resolved file and re-runs exactly the stages
+  that read it, like a params change does;
+- a stage imports no validation code it does not run (strategies, benchmarks), so editing that
+  code does not invalidate, say, finetuned cells.
 """
 
 from dataclasses import dataclass, field, fields
@@ -57,6 +66,7 @@ class PretrainedParams:
     """Local mirror of published weights, and the seed and recipe of our own pretraining."""
 
     mirror: str | None = None  # None: $PRUNEBENCH_PRETRAINED_MIRROR, else download by URL
+    train: bool = False  # True: train our own even where published weights exist
     seed: int = 0
     recipe: dict = field(default_factory=dict)  # overrides of the benchmark's pretrain recipe
 
@@ -144,8 +154,85 @@ def parse_params(raw: object) -> Params:
     benchmark.finetune.updated(params.finetune)
     if benchmark.pretrain is not None:
         benchmark.pretrain.updated(params.pretrained.recipe)
+    if params.pretrained.train and benchmark.pretrain is None:
+        raise PrunebenchError(
+            f"pretrained.train is true, but benchmark {params.benchmark!r} has no pretraining "
+            "recipe; it uses published weights only"
+        )
     if params.prune.score_batches < 1 or params.prune.score_batch_size < 1:
         raise PrunebenchError("prune.score_batches and prune.score_batch_size must be >= 1")
     if params.evaluate.batch_size < 1:
         raise PrunebenchError("evaluate.batch_size must be >= 1")
+    if params.data.validation_size is not None and params.data.validation_size < 1:
+        raise PrunebenchError("data.validation_size must be >= 1 (or null: the benchmark's)")
+    if params.pretrained.seed < 0 or params.data.split_seed < 0:
+        raise PrunebenchError("pretrained.seed and data.split_seed must be >= 0")
     return params
+
+
+def check_reachable(params: Params) -> None:
+    """Refuse a target compression that the benchmark's model cannot reach, before any work.
+
+    The model is built on the meta device: only its parameter counts are needed.
+    """
+    import torch
+
+    from prunebench.benchmarks import BENCHMARKS
+    from prunebench.masks import prunable_parameters
+    from prunebench.models import create_model
+    from prunebench.strategies import keep_count
+
+    benchmark = BENCHMARKS[params.benchmark]
+    with torch.device("meta"):
+        model = create_model(benchmark.model, benchmark.num_classes)
+    prunable = prunable_parameters(model, include_classifier=params.prune.include_classifier)
+    for compression in params.compressions:
+        keep_count(model, prunable, compression)
+
+
+def resolve(params: Params) -> dict[str, dict[str, Any]]:
+    """What each later stage reads: ``{stage name: its inputs}``, benchmark defaults filled in.
+
+    The method of a per-method stage is not here: it is on the stage's command line, so that
+    switching ``strategy`` never touches the baselines' inputs.
+    """
+    from prunebench.benchmarks import BENCHMARKS
+
+    benchmark = BENCHMARKS[params.benchmark]
+    trains = params.pretrained.train or benchmark.pretrained is None
+    common = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
+    finetune = benchmark.finetune.updated(params.finetune).as_dict()
+    return {
+        "fetch_data": {
+            **common,
+            "root": params.data.root,
+            "download": params.data.download,
+            "validation_size": params.data.validation_size or benchmark.validation_size,
+            "split_seed": params.data.split_seed,
+        },
+        "fetch_pretrained": {
+            **common,
+            "published": None if trains else benchmark.pretrained,
+            "mirror": params.pretrained.mirror,
+            "seed": params.pretrained.seed if trains else None,
+            "recipe": benchmark.pretrain.updated(params.pretrained.recipe).as_dict()
+            if trains
+            else None,
+        },
+        "prune": {
+            **common,
+            "compressions": params.compressions,
+            "seeds": params.seeds,
+            **vars(params.prune),
+        },
+        "finetune": {**common, "recipe": finetune},
+        "evaluate": {**common, **vars(params.evaluate)},
+        "aggregate": {
+            **common,
+            "strategy": params.strategy,
+            "baselines": params.baselines,
+            "compressions": params.compressions,
+            "seeds": params.seeds,
+            "finetune": finetune,
+        },
+    }

@@ -1,11 +1,13 @@
-"""Safe, atomic files and directories: JSON, CSV and model checkpoints.
+"""Safe, atomic files and directories: JSON, CSV, checkpoints, and the one sha256 helper.
 
 Everything is written under a temporary name in the destination directory and renamed into
 place, so a killed process never leaves a half-written file (or directory) under a name a later
-stage reads.
+stage reads. Written files get the permissions the user's umask gives (0644 usually), like any
+file opened for writing, so teammates sharing a workspace or a cache can read them.
 Checkpoints are safetensors: tensors only, nothing executed on load.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -20,18 +22,48 @@ from prunebench.errors import PrunebenchError
 if TYPE_CHECKING:  # torch costs seconds to import; the aggregate stage never needs it
     import torch
 
+_CHUNK = 1 << 20
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks so that large files need little memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_file(path: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; once the block succeeds it becomes ``path``.
+
+    For writers that want a file name (savefig, safetensors, a download). On an exception the
+    temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
+        yield Path(temporary)
+        # mkstemp creates the file 0600; give it the mode an ordinary open() would.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
-    except BaseException:
+    finally:
         Path(temporary).unlink(missing_ok=True)
-        raise
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    with atomic_file(path) as temporary:
+        temporary.write_bytes(payload)
 
 
 @contextmanager
@@ -60,8 +92,13 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def json_bytes(payload: object) -> bytes:
+    """The one JSON encoding of every file we write: sorted keys, indented, newline-terminated."""
+    return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
+
+
 def write_json(path: Path, payload: object) -> None:
-    atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, json_bytes(payload))
 
 
 def read_json(path: Path) -> dict:
@@ -83,6 +120,23 @@ def write_csv_rows(path: Path, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def check_writable(*paths: Path) -> None:
+    """Refuse, in one line naming the path, an output location this process cannot write.
+
+    Called before expensive work: the nearest existing ancestor of each path must be a writable
+    directory (and the path itself, if it exists, writable).
+    """
+    for path in paths:
+        path = Path(path)
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe.exists() and not os.access(probe, os.W_OK):
+            raise PrunebenchError(f"cannot write {path}: {probe} is not writable")
+        if probe.exists() and probe.is_file() and probe != path:
+            raise PrunebenchError(f"cannot write {path}: {probe} is a file, not a directory")
 
 
 def save_state_dict(path: Path, state_dict: "dict[str, torch.Tensor]") -> None:

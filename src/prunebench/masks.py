@@ -25,17 +25,17 @@ a random order, and a byte-identical file for identical masks is what lets DVC c
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from prunebench.errors import PrunebenchError
+from prunebench.files import atomic_write_bytes
 from prunebench.models import classifier_name
 
 MaskSet = dict[str, torch.Tensor]
@@ -170,20 +170,10 @@ def save_masks(path: str | os.PathLike, masks: Mapping[str, torch.Tensor], metad
     in the same directory and then renamed, so a stage that dies mid-write never leaves a file
     that DVC or a later stage would take as done.
     """
-    path = Path(path)
     # Clone: masks may be views of one buffer, and safetensors refuses tensors sharing memory.
     tensors = {name: mask.detach().to("cpu", torch.bool).clone() for name, mask in masks.items()}
     header = {METADATA_KEY: json.dumps(metadata, sort_keys=True)}
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    os.close(descriptor)
-    try:
-        save_file(tensors, temporary, metadata=header)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic_write_bytes(Path(path), save(tensors, metadata=header))
 
 
 def load_masks(

@@ -21,7 +21,6 @@ Sources (registry ``PRETRAINED``):
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 
 from prunebench.errors import PrunebenchError
+from prunebench.files import atomic_file, load_state_dict, sha256_file
 from prunebench.registry import Registry
 
 MIRROR_ENV = "PRUNEBENCH_PRETRAINED_MIRROR"
@@ -105,17 +105,22 @@ def convert_torchvision(checkpoint: object, file: str) -> StateDict:
 class WeightSource:
     """One published checkpoint: what it fits, where it is, and the hash that identifies it.
 
-    ``path`` is the file's place inside a mirror directory and inside the download cache.
+    ``path`` is the file's place inside a mirror directory and inside the download cache; for
+    weights that ship in this package (``url`` None), its place under :data:`BUNDLED_DIR`.
     ``sha256`` is the full hex digest, or (torchvision) the published prefix of at least eight
-    hex digits. ``convert`` turns the unpickled object into a state dict for ``model``.
+    hex digits. ``convert`` turns the loaded object into a state dict for ``model``.
     """
 
     model: str
     num_classes: int
-    url: str
+    url: str | None
     path: str
     sha256: str
     convert: Converter
+
+    @property
+    def bundled(self) -> bool:
+        return self.url is None
 
 
 PRETRAINED: Registry[WeightSource] = Registry("pretrained source")
@@ -173,13 +178,34 @@ for _model, _file in _TORCHVISION_FILES.items():
     )
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks so that large checkpoints need little memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+# Our own weights, for the benchmarks whose model we train (SPEC: the same initial model on every
+# machine). They ship in the package beside a JSON of their sha256, the recipe, seed, data digest
+# and machine that produced them; ``scripts/publish_pretrained.py`` makes both.
+BUNDLED_DIR = Path(__file__).resolve().parent / "weights"
+BUNDLED = ("fashion_mnist_sample_lenet5", "fashion_mnist_lenet5")
+
+
+def bundled_record(benchmark: str) -> dict:
+    """The JSON record published beside the bundled weights of ``benchmark``."""
+    import json
+
+    return json.loads((BUNDLED_DIR / f"{benchmark}.json").read_text())
+
+
+for _benchmark in BUNDLED:
+    if (BUNDLED_DIR / f"{_benchmark}.json").is_file():
+        _record = bundled_record(_benchmark)
+        PRETRAINED.add(
+            f"prunebench_{_benchmark}",
+            WeightSource(
+                model=_record["model"],
+                num_classes=_record["num_classes"],
+                url=None,
+                path=f"{_benchmark}.safetensors",
+                sha256=_record["sha256"],
+                convert=convert_plain,
+            ),
+        )
 
 
 def _check_digest(file: Path | str, expected: str, actual: str) -> None:
@@ -204,22 +230,16 @@ def download_verified(url: str, destination: Path, expected_sha256: str) -> None
     arrive; only a verified file is moved into place (``os.replace``, atomic). On a mismatch, a
     network error or an interruption the temporary file is deleted, so nothing is left behind.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
     try:
-        digest = hashlib.sha256()
-        with os.fdopen(descriptor, "wb") as out, urllib.request.urlopen(url) as response:
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        _check_digest(url, expected_sha256, digest.hexdigest())
-        os.replace(temporary, destination)
+        with atomic_file(destination, suffix=".part") as temporary:
+            digest = hashlib.sha256()
+            with open(temporary, "wb") as out, urllib.request.urlopen(url) as response:
+                while chunk := response.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+            _check_digest(url, expected_sha256, digest.hexdigest())
     except (urllib.error.URLError, OSError) as error:
         raise PrunebenchError(f"could not download {url}: {error}") from error
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> object:
@@ -245,12 +265,19 @@ def _mirror_dir(mirror: Path | None) -> Path | None:
 def fetch_published(source: str, mirror: Path | None, cache_dir: Path) -> StateDict:
     """The state dict of the published weights ``source``, in our model's naming, verified.
 
-    With a mirror directory (``mirror``, else ``$PRUNEBENCH_PRETRAINED_MIRROR``) the file is read
-    from ``<mirror>/<path>`` and nothing is written. Without one it is downloaded once into
-    ``<cache_dir>/<path>`` and reused from there. Either way its sha256 is checked before it is
-    unpickled.
+    Weights that ship in the package are read from there (safetensors: nothing is unpickled).
+    Otherwise, with a mirror directory (``mirror``, else ``$PRUNEBENCH_PRETRAINED_MIRROR``), the
+    file is read from ``<mirror>/<path>`` and nothing is written; without one it is downloaded
+    once into ``<cache_dir>/<path>`` and reused from there. Either way its sha256 is checked
+    before it is loaded.
     """
     weights = PRETRAINED[source]
+    if weights.bundled:
+        file = BUNDLED_DIR / weights.path
+        if not file.is_file():
+            raise PrunebenchError(f"pretrained weights {source!r}: no file {file} in the package")
+        verify_sha256(file, weights.sha256)
+        return weights.convert(load_state_dict(file), str(file))
     mirror_dir = _mirror_dir(mirror)
     if mirror_dir is not None:
         file = mirror_dir / weights.path

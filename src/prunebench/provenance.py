@@ -1,18 +1,33 @@
-"""What produced a result: package versions and the device, recorded in every metrics file.
+"""What produced a result: package versions, the device and the CPU numerics, in every record.
 
-The same seed gives bit-identical results only on the same kind of machine: on the CPU, oneDNN
-and MKL choose their kernels (and with them the order of floating-point sums) by the instruction
-set and the thread count, so both are recorded to explain a difference between two machines.
+On the CPU, results are bit-identical across x86-64 machines only with the pinned numerics of
+:mod:`prunebench.numerics`; the settings in force and the CPU model are recorded so that a
+difference between two machines can be explained.
 """
 
 import platform
+from functools import cache
 
 import torch
 
 import prunebench
+from prunebench.numerics import cpu_numerics
 
 
-def environment(device: torch.device) -> dict[str, str]:
+@cache
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(device: torch.device) -> dict:
     described = str(device)
     if device.type == "cuda":
         described = f"cuda ({torch.cuda.get_device_name(device)})"
@@ -21,8 +36,10 @@ def environment(device: torch.device) -> dict[str, str]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "device": described,
+        "cpu": cpu_model(),
         "threads": str(torch.get_num_threads()),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_numerics": cpu_numerics(),
     }
 
 

@@ -58,8 +58,19 @@ class Recipe:
             "patience": self.patience,
         }
         for name, value in positive.items():
-            if not (isinstance(value, int | float) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, int | float) and value > 0):
                 raise PrunebenchError(f"recipe {name} must be a positive number, got {value!r}")
+        for name in ("batch_size", "epochs", "patience"):
+            if not isinstance(getattr(self, name), int):
+                raise PrunebenchError(
+                    f"recipe {name} must be a whole number, got {getattr(self, name)!r}"
+                )
+        for name in ("momentum", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise PrunebenchError(f"recipe {name} must be a number, got {value!r}")
+        if not isinstance(self.nesterov, bool):
+            raise PrunebenchError(f"recipe nesterov must be true or false, got {self.nesterov!r}")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise PrunebenchError(
                 "recipe weight_decay must be >= 0 and momentum in [0, 1), "
@@ -68,6 +79,8 @@ class Recipe:
 
     def updated(self, overrides: dict | None) -> "Recipe":
         """This recipe with the non-null entries of ``overrides`` (a params section) applied."""
+        if overrides is not None and not isinstance(overrides, dict):
+            raise PrunebenchError(f"recipe overrides must be a mapping, got {overrides!r}")
         overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
         known = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - known)

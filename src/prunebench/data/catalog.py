@@ -24,6 +24,7 @@ from prunebench.data.imagefolder import CROP_SIZE, scan_image_folder
 from prunebench.data.splits import hold_out_validation
 from prunebench.data.tensors import TensorSplit
 from prunebench.errors import PrunebenchError
+from prunebench.files import sha256_file
 from prunebench.registry import Registry
 
 
@@ -66,14 +67,6 @@ def load_dataset(
         source_sha256=source.source_sha256,
         split_seed=split_seed,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _not_found(
@@ -267,7 +260,7 @@ def _read_idx_distribution(
         info=distribution.info,
         train=splits["train"],
         test=splits["test"],
-        source_sha256={path.name: file_sha256(path) for path in files.values()},
+        source_sha256={path.name: sha256_file(path) for path in files.values()},
     )
 
 
@@ -330,7 +323,7 @@ def read_fashion_mnist_sample(root: Path | None, download: bool) -> DatasetSourc
         info=info,
         train=splits["train"],
         test=splits["test"],
-        source_sha256={**metadata["source_sha256"], SAMPLE_PATH.name: file_sha256(SAMPLE_PATH)},
+        source_sha256={**metadata["source_sha256"], SAMPLE_PATH.name: sha256_file(SAMPLE_PATH)},
     )
 
 
@@ -445,7 +438,7 @@ def _read_cifar(
         info=info,
         train=splits["train"],
         test=splits["test"],
-        source_sha256={name: file_sha256(directory / name) for name in file_names},
+        source_sha256={name: sha256_file(directory / name) for name in file_names},
     )
 
 

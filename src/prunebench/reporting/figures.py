@@ -16,6 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 
+from prunebench.files import atomic_file
 from prunebench.reporting.tables import methods_in_order, select_methods
 
 XAxis = Literal["compression", "speedup"]
@@ -151,7 +152,5 @@ def _log2_axis(axes: Any, values: pd.Series) -> None:
 
 def _save(figure: Figure, path: Path) -> None:
     """Write the PNG under a temporary name and rename it, so no half-written file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temporary, format="png", dpi=DPI)
-    os.replace(temporary, path)
+    with atomic_file(path, suffix=".png") as temporary:
+        figure.savefig(temporary, format="png", dpi=DPI)

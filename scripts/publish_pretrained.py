@@ -1,0 +1,82 @@
+"""Publish our own pretrained weights for a benchmark whose model we train.
+
+Runs the pipeline's own pretraining (``prunebench.steps.fetch_pretrained.pretrained_model``, the
+benchmark's recipe and ``pretrained.seed`` from the shipped params.yaml, on the splits that
+``fetch_data`` makes) and writes, under ``src/prunebench/weights/``:
+
+- ``<benchmark>.safetensors``: the state dict;
+- ``<benchmark>.json``: its sha256, the recipe, seed, data digest, the result of training and
+  the machine that produced it.
+
+``fetch_pretrained`` then uses these weights, verified by sha256, on every machine, so the control
+and every cell start from the same model everywhere. Usage::
+
+    uv run python scripts/publish_pretrained.py --benchmark fashion_mnist_sample_lenet5
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from prunebench.numerics import pin_cpu_numerics  # noqa: E402
+
+pin_cpu_numerics()
+
+import yaml  # noqa: E402
+
+from prunebench.config import parse_params, resolve  # noqa: E402
+from prunebench.data import open_materialized  # noqa: E402
+from prunebench.files import save_state_dict, sha256_file, write_json  # noqa: E402
+from prunebench.grid import tree_digest  # noqa: E402
+from prunebench.pretrained import BUNDLED, BUNDLED_DIR  # noqa: E402
+from prunebench.provenance import choose_device, environment  # noqa: E402
+from prunebench.steps.fetch_data import fetch_data  # noqa: E402
+from prunebench.steps.fetch_pretrained import pretrained_model  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--benchmark", required=True, choices=BUNDLED)
+    parser.add_argument("--root", default=None, help="dataset directory (default: standard places)")
+    parser.add_argument("--out", default=BUNDLED_DIR, type=Path)
+    args = parser.parse_args()
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw.update(benchmark=args.benchmark)
+    raw["data"] = {**(raw.get("data") or {}), "root": args.root}
+    raw["pretrained"] = {**(raw.get("pretrained") or {}), "train": True}
+    resolved = resolve(parse_params(raw))
+    device = choose_device("cpu")
+    with tempfile.TemporaryDirectory() as scratch:
+        splits = Path(scratch) / "splits"
+        fetch_data(resolved["fetch_data"], splits)
+        dataset = open_materialized(splits)
+        config = resolved["fetch_pretrained"]
+        model, source = pretrained_model(config, dataset, device=device, cache=Path(scratch))
+        data_sha256 = tree_digest([splits])
+    weights = args.out / f"{args.benchmark}.safetensors"
+    save_state_dict(weights, model.state_dict())
+    record = {
+        "benchmark": args.benchmark,
+        "model": config["model"],
+        "num_classes": dataset.info.num_classes,
+        "sha256": sha256_file(weights),
+        "data_sha256": data_sha256,
+        "validation_size": resolved["fetch_data"]["validation_size"],
+        "split_seed": resolved["fetch_data"]["split_seed"],
+        **source,
+        "machine": environment(device),
+        "made_by": "scripts/publish_pretrained.py",
+    }
+    write_json(args.out / f"{args.benchmark}.json", record)
+    print(
+        f"{weights}: sha256 {record['sha256']}, best validation top-1 "
+        f"{source['best_validation_top1']:.4f} at epoch {source['best_epoch']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
