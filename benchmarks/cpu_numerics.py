@@ -27,7 +27,6 @@ from pathlib import Path
 VARIANTS = {
     "native": {"PRUNEBENCH_CPU_NUMERICS": "native"},
     "native, 1 thread": {"PRUNEBENCH_CPU_NUMERICS": "native", "OMP_NUM_THREADS": "1"},
-    "native, 4 threads": {"PRUNEBENCH_CPU_NUMERICS": "native", "OMP_NUM_THREADS": "4"},
     "native, ATen without vector ISA": {
         "PRUNEBENCH_CPU_NUMERICS": "native",
         "ATEN_CPU_CAPABILITY": "default",
