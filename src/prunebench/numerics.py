@@ -54,7 +54,19 @@ def pin_cpu_numerics() -> None:
         raise RuntimeError("pin_cpu_numerics() must run before torch is imported")
     # Overwrite, not setdefault: a thread count left in the environment (Ray sets one for its
     # workers, so do many clusters) would silently change results.
-    os.environ.update(PINNED_ENVIRONMENT)
+    settings = dict(PINNED_ENVIRONMENT)
+    if not _has_avx2():  # forcing AVX2 code on such a CPU dies of an illegal instruction
+        del settings["ATEN_CPU_CAPABILITY"], settings["ONEDNN_MAX_CPU_ISA"]
+    os.environ.update(settings)
+
+
+def _has_avx2() -> bool:
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return True  # not Linux: leave the libraries' dispatch capped as asked
+    return "avx2" in flags and "fma" in flags
 
 
 def cpu_numerics() -> dict[str, str]:
