@@ -11,10 +11,11 @@ def main() -> None:
     parser.add_argument("--config", default="resolved/aggregate.json", type=Path)
     parser.add_argument("--results", default="results", type=Path)
     parser.add_argument("--source", default="models/pretrained/source.json", type=Path)
+    parser.add_argument("--data", default="data/splits/dataset.json", type=Path)
     args = parser.parse_args()
     from prunebench.steps.aggregate import aggregate
 
-    aggregate(read_json(args.config), results=args.results, source=args.source)
+    aggregate(read_json(args.config), results=args.results, source=args.source, data=args.data)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ from common import code_digest, device_from_environment, read_json, run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--method", required=True, help="strategy registry name")
+    parser.add_argument("--method", required=True, help="strategy or matched control name")
+    parser.add_argument(
+        "--reference", type=Path, help="the method's mask cells (for a matched control)"
+    )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--config", default="resolved/prune.json", type=Path)
     parser.add_argument("--data", default="data/splits", type=Path)
@@ -24,6 +27,7 @@ def main() -> None:
         pretrained=args.pretrained,
         device=device_from_environment(),
         code=code_digest(Path(__file__)),
+        reference=args.reference,
     )
 
 

@@ -1,10 +1,11 @@
 """The DVC pipeline, driven by real `dvc` on a tiny grid in a temporary copy of the repository.
 
-Grid: strategy global_mag plus baseline random, compressions 2 and 4, one seed, the published
-initial model, one epoch of finetuning. Each test builds on the state the previous one left
-(module scope), so the file reads as one session of a user: run, change finetuning, change a
-recipe or the reporting code, damage a cell, give bad input, change evaluation, add a
-compression, run an experiment, share through a remote, get killed and re-run.
+Grid: strategy global_mag plus baseline random (no matched controls: see test_verdicts_pipeline),
+compressions 2 and 4, one seed, the published initial model, one epoch of finetuning. Each test
+builds on the state the previous one left (module scope), so the file reads as one session of a
+user: run, change finetuning, change a recipe or the reporting code, damage a cell, give bad
+input, change evaluation, add a compression, run an experiment, share through a remote, get
+killed and re-run.
 """
 
 import hashlib
@@ -31,6 +32,7 @@ BIN = Path(sys.executable).parent
 TINY = {
     "strategy": "global_mag",
     "baselines": ["random"],
+    "matched_controls": [],  # tests/test_verdicts_pipeline.py runs them
     "compressions": [2, 4],
     "seeds": [0],
 }
@@ -65,7 +67,7 @@ def ran(output: str) -> set[str]:
     }
 
 
-def make_copy(destination: Path) -> Path:
+def make_copy(destination: Path, grid: dict | None = None) -> Path:
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"],
         cwd=ROOT, capture_output=True, text=True, check=True,
@@ -76,7 +78,7 @@ def make_copy(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    edit_params(destination, **TINY)
+    edit_params(destination, **(TINY if grid is None else grid))
     sh(destination, "git", "init", "-q")
     sh(destination, "git", "config", "user.email", "test@example.com")
     sh(destination, "git", "config", "user.name", "test")

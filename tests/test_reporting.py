@@ -14,12 +14,11 @@ import pytest
 from prunebench.errors import PrunebenchError
 from prunebench.reporting import (
     cells_table,
-    checklist,
+    compare,
     compression_key,
     curves_data,
     grouped_table,
     metric_disagreement,
-    plot_accuracy,
     plot_data,
     render_report,
     summary_metrics,
@@ -237,104 +236,163 @@ def test_the_history_list_does_not_become_a_table_column():
     assert "finetune_history" not in cells_table(make_cells()).columns
 
 
-@pytest.mark.parametrize("x", ["compression", "speedup"])
-def test_plots_are_pngs_on_a_log2_axis(grouped, tmp_path, x):
-    path = tmp_path / "plots" / f"accuracy_vs_{x}.png"
-    figure = plot_accuracy(
-        grouped, CONTROL, path, strategy="lamp", baselines=BASELINES, setup=SETUP, x=x
-    )
-    assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000
-    assert not list(path.parent.glob(".*.tmp"))
-    axes = figure.axes[0]
-    assert axes.get_xscale() == "log" and axes.xaxis.get_transform().base == 2
-    ticks = [label.get_text() for label in axes.get_xticklabels()]
-    assert {"2", "4"} <= set(ticks)
-    legend = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert legend[0] == "lamp (evaluated)"
-    assert "control (unpruned): 90.1%" in legend
-    assert "lenet5" in axes.get_title() and "fashion_mnist_sample" in axes.get_title()
+def constructed(top1_g, speedup_g, top1_l, speedup_l, spread=0.05) -> pd.DataFrame:
+    """Two methods' cells over the five targets and three seeds (top-1 in %).
 
-
-def test_plot_marks_a_single_seed_without_error_bars(tmp_path):
-    single = grouped_table(cells_table(make_cells(seeds=(0,))))
-    path = tmp_path / "single.png"
-    plot_accuracy(single, CONTROL, path, strategy="lamp", baselines=BASELINES, setup=SETUP)
-    assert path.stat().st_size > 10_000
-
-
-def constructed(top1_g, speedup_g, top1_l, speedup_l) -> pd.DataFrame:
-    """Two methods' grouped rows over the five targets (top-1 in %)."""
+    The seeds scatter the two methods in opposite directions by ``spread`` points, so their
+    per-seed gaps vary by ``4 * spread`` around the mean gap, which the scatter leaves unchanged.
+    """
     rows = []
-    for name, top1s, speedups in (("G", top1_g, speedup_g), ("L", top1_l, speedup_l)):
+    for name, top1s, speedups, sign in (
+        ("G", top1_g, speedup_g, 1),
+        ("L", top1_l, speedup_l, -1),
+    ):
         for target, top1, speedup in zip(COMPRESSIONS, top1s, speedups, strict=True):
-            rows.append(
-                {
-                    "strategy": name,
-                    "target_compression": target,
-                    "top1_mean": top1 / 100,
-                    "compression": target,
-                    "speedup": speedup,
-                }
-            )
+            for seed in (0, 1, 2):
+                rows.append(
+                    {
+                        "strategy": name,
+                        "target_compression": target,
+                        "seed": seed,
+                        "top1": (top1 + sign * spread * (seed - 1)) / 100,
+                        "compression": target,
+                        "speedup": speedup,
+                    }
+                )
     return pd.DataFrame(rows)
+
+
+G_WINS_PER_PARAMETER = (
+    [90, 89, 88, 86, 83], [1.2, 1.5, 2.0, 2.8, 4.0], [89.5, 88.5, 87, 84, 78], [2, 4, 8, 16, 32]
+)  # fmt: skip
 
 
 def test_disagreement_is_found_when_rankings_flip():
     # G is better at every compression, but at any given speedup L is better.
-    grouped = constructed(
-        [90, 89, 88, 86, 83], [1.2, 1.5, 2.0, 2.8, 4.0], [89.5, 88.5, 87, 84, 78], [2, 4, 8, 16, 32]
-    )
-    (found,) = metric_disagreement(grouped)
+    (found,) = metric_disagreement(constructed(*G_WINS_PER_PARAMETER))
     assert (found.winner_at_compression, found.winner_at_speedup) == ("G", "L")
-    assert found.compression_gap == pytest.approx(np.mean([0.5, 0.5, 1, 2, 5]))
-    assert found.speedup_gap > 0 and found.speedup_range == pytest.approx((2.0, 4.0))
+    assert found.compression_gap.mean == pytest.approx(np.mean([0.5, 0.5, 1, 2, 5]))
+    assert found.compression_gap.low > 0 and found.speedup_gap.low > 0
+    assert found.speedup_range == pytest.approx((2.0, 4.0))
+    assert found.detectable
     assert "G beats L" in str(found) and "L beats G" in str(found)
+    assert "95% CI" in str(found) and "noise" not in str(found)
+
+
+def test_a_flip_inside_the_noise_is_not_a_disagreement():
+    (found,) = metric_disagreement(constructed(*G_WINS_PER_PARAMETER, spread=3.0))
+    assert not found.detectable
+    assert found.compression_gap.low < 0 < found.compression_gap.high
+    assert "Inside the noise" in str(found)
 
 
 def test_no_disagreement_when_one_method_dominates():
-    grouped = constructed(
+    cells = constructed(
         [90, 89, 88, 86, 83], [2.2, 4.4, 8.8, 17, 34], [89.5, 88.5, 87, 84, 78], [2, 4, 8, 16, 32]
     )
-    assert metric_disagreement(grouped) == []
+    assert metric_disagreement(cells) == []
 
 
-def test_the_paper_observation_appears_on_the_realistic_grid(grouped):
-    pairs = {(d.winner_at_compression, d.winner_at_speedup) for d in metric_disagreement(grouped)}
+def test_the_paper_observation_appears_on_the_realistic_grid():
+    found = metric_disagreement(cells_table(make_cells(seeds=(0, 1, 2))))
+    pairs = {(d.winner_at_compression, d.winner_at_speedup) for d in found if d.detectable}
     assert ("global_mag", "layer_mag") in pairs
-    sentence = next(
-        str(d) for d in metric_disagreement(grouped) if d.winner_at_speedup == "layer_mag"
-    )
+    sentence = next(str(d) for d in found if d.winner_at_speedup == "layer_mag")
     assert "paper's observation" in sentence
 
 
-def test_report_has_setup_results_figures_and_ticked_checklist(grouped):
-    report = render_report(grouped, CONTROL, SETUP, "lamp", BASELINES, FIGURES)
-    for heading in (
-        "## Setup",
-        "## Results",
-        "## Figures",
-        "## Metric disagreement",
-        "## Checklist",
-    ):
-        assert heading in report
+# The matched controls of lamp: its layer sizes, random or magnitude weights within each layer.
+MATCHED_CURVES = {
+    "matched_random": ([89.0, 87.5, 84.0, 78.0, 65.0], CURVES["lamp"][1]),
+    "matched_mag": ([89.7, 89.5, 88.9, 87.9, 85.9], CURVES["lamp"][1]),
+}
+
+
+def full_run(seeds=(0, 1, 2), compressions=COMPRESSIONS) -> tuple[pd.DataFrame, dict]:
+    """The cells table of lamp, the baselines and the matched controls, and the report's args."""
+    cells = make_cells(seeds, compressions)
+    for name, (top1s, speedups) in MATCHED_CURVES.items():
+        for target, top1, speedup in zip(COMPRESSIONS, top1s, speedups, strict=True):
+            if target in compressions:
+                for seed in seeds:
+                    noise = 0.2 * (seed - 0.5) * (1 + (-1) ** seed * COMPRESSIONS.index(target))
+                    cells.append(make_cell(name, target, seed, (top1 + noise) / 100, speedup))
+    table = cells_table(cells)
+    matched = list(MATCHED_CURVES)
+    references = {name: table[table["strategy"] == name] for name in [*BASELINES, *matched]}
+    comparisons = compare(table[table["strategy"] == "lamp"], references, CONTROL["top1"])
+    allocation = compare(
+        references["matched_mag"], {"matched_mag vs global_mag": references["global_mag"]}, None
+    )
+    setup = {**SETUP, "seeds": list(seeds), "augmentation": "none"}
+    arguments = dict(
+        strategy="lamp",
+        baselines=BASELINES,
+        matched=matched,
+        comparisons=comparisons,
+        allocation=allocation,
+        figures=FIGURES,
+    )
+    return table, {"setup": setup, **arguments}
+
+
+def render(table: pd.DataFrame, arguments: dict) -> str:
+    return render_report(table, grouped_table(table), CONTROL, **arguments)
+
+
+def test_the_report_leads_with_the_answer():
+    table, arguments = full_run()
+    report = render(table, arguments)
+    headings = [line for line in report.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Answer", "## Setup", "## Results", "## Figures", "## Metric disagreement",
+        "## Checklist (Blalock et al. 2020, Appendix B)",
+    ]  # fmt: skip
+    answer = report.split("## Answer")[1].split("## Setup")[0]
+    # One line per baseline, in the params' order, each with a verdict and an interval.
+    lines = [line for line in answer.splitlines() if line.startswith("- `lamp` is **")]
+    assert [line.split("`")[3] for line in lines] == BASELINES
+    assert all("95% CI" in line and "across the curve" in line for line in lines)
+    random_line = lines[BASELINES.index("random")]
+    assert "**better** than `random` across the curve" in random_line
+    assert "At single compressions: better at 2×, 4×, 8×, 16×, 32× (largest +" in random_line
+    assert "Holm-adjusted" in answer and "25 comparisons at single compressions" in answer
+    assert "- **better** than `matched_random` across the curve: +" in answer
+    assert "which weights it keeps within a layer matters" in answer
+    assert "The allocation alone: `matched_mag` is **not detectably different** from" in answer
+    assert "**Against the unpruned control** (top-1 90.12%)" in answer
+
+
+def test_the_report_shows_every_seed_and_every_comparison():
+    table, arguments = full_run()
+    report = render(table, arguments)
+    assert "| method | target | seed 0 | seed 1 | seed 2 |" in report
+    lamp_32 = table[(table["strategy"] == "lamp") & (table["target_compression"] == 32)]
+    row = "| **lamp** (evaluated) | 32 | " + " | ".join(
+        f"{100 * value:.2f}" for value in lamp_32.sort_values("seed")["top1"]
+    )
+    assert row in report
+    assert "| matched_mag (lamp's layer sizes) |" in report
+    section = report.split("### Every comparison")[1].split("## Figures")[0]
+    comparison_rows = [line for line in section.splitlines() if line.startswith("| random | ")]
+    assert len(comparison_rows) == len(COMPRESSIONS) + 1  # every target and the curve
+    assert "band: 95% confidence interval of the mean (Student t)" in report
     assert "![Top-1 accuracy vs. compression](plots/accuracy_vs_compression.png)" in report
-    assert "| **lamp** (evaluated) |" in report and "control (unpruned)" in report
     assert "global_mag beats layer_mag" in report
-    assert "- [x] Several runs per point" in report
-    assert "- [x] Several operating points" in report
-    assert "- [x] Compared with magnitude pruning and with random pruning" in report
-    assert "- [ ] A dataset in wide use" in report  # the default benchmark is a development one
 
 
-def test_checklist_follows_the_data():
-    few = grouped_table(cells_table(make_cells(seeds=(0,), compressions=[2, 4, 8])))
-    items = checklist(few, CONTROL, SETUP, "lamp", ["layer_mag"], {})
-    items = {item.text.split(" (")[0]: item for item in items}
-    assert not items["Several runs per point"].ticked
-    assert not items["Several operating points"].ticked
-    assert not items["Compared with magnitude pruning and with random pruning"].ticked
-    assert not items["Tradeoff curves plotted"].ticked
-    assert items["Both compression ratio and theoretical speedup reported"].ticked
-    report = render_report(few, CONTROL, SETUP, "lamp", ["layer_mag"], {})
+def test_the_report_ends_with_the_whole_checklist():
+    table, arguments = full_run()
+    checklist_part = render(table, arguments).split("## Checklist")[1]
+    assert checklist_part.count("\n- [") + checklist_part.count("\n  - [") == 21
+    assert "- [x] Several runs per point, each with its own random seed" in checklist_part
+    assert "  - [x] Random pruning with the evaluated method's own per-layer" in checklist_part
+    assert "LeNet-5-Caffe" in checklist_part
+
+
+def test_the_report_follows_the_data_with_few_seeds_and_points():
+    table, arguments = full_run(seeds=(0,), compressions=[2, 4, 8])
+    report = render(table, arguments)
     assert "- [ ] Several runs per point" in report
-    assert "± n/a" in report and "- [x] Both compression ratio and theoretical speedup" in report
+    assert "± n/a" in report and "n/a to n/a" in report
+    assert "no detectable difference at any of them (largest" in report

@@ -90,6 +90,7 @@ class Params:
     benchmark: str
     strategy: str
     baselines: list[str]
+    matched_controls: list[str]
     compressions: list[float]
     seeds: list[int]
     data: DataParams
@@ -104,7 +105,7 @@ class Params:
         return [self.strategy] + [name for name in self.baselines if name != self.strategy]
 
 
-REQUIRED = ("benchmark", "strategy", "baselines", "compressions", "seeds")
+REQUIRED = ("benchmark", "strategy", "baselines", "matched_controls", "compressions", "seeds")
 SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate")
 
 
@@ -112,6 +113,7 @@ def parse_params(raw: object) -> Params:
     """Validate a loaded params.yaml; raise :class:`PrunebenchError` on the first problem."""
     from prunebench.benchmarks import BENCHMARKS
     from prunebench.strategies import STRATEGIES
+    from prunebench.strategies.matched import MATCHED_CONTROLS
 
     if not isinstance(raw, dict):
         raise PrunebenchError("params.yaml must be a mapping of names to values")
@@ -137,11 +139,20 @@ def parse_params(raw: object) -> Params:
         STRATEGIES[name]
     if len(set(baselines)) != len(baselines):
         raise PrunebenchError(f"baselines contain duplicates: {baselines!r}")
+    matched = raw["matched_controls"]
+    if not isinstance(matched, list) or len(set(map(str, matched))) != len(matched):
+        raise PrunebenchError(
+            f"matched_controls must be a list of distinct names, got {matched!r}; "
+            f"valid choices: {', '.join(MATCHED_CONTROLS.names())}"
+        )
+    for name in matched:
+        MATCHED_CONTROLS[name]
     validate_grid(raw["compressions"], raw["seeds"])
     params = Params(
         benchmark=raw["benchmark"],
         strategy=strategy,
         baselines=list(baselines),
+        matched_controls=list(matched),
         compressions=[float(c) for c in raw["compressions"]],
         seeds=list(raw["seeds"]),
         data=_section(DataParams, raw.get("data"), "data"),
@@ -231,6 +242,7 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             **common,
             "strategy": params.strategy,
             "baselines": params.baselines,
+            "matched_controls": params.matched_controls,
             "compressions": params.compressions,
             "seeds": params.seeds,
             "finetune": finetune,

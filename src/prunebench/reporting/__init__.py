@@ -5,9 +5,11 @@ the prune / finetune / evaluate stages must not pay for. It knows nothing of DVC
 where each returned table, dict and figure is written.
 """
 
+from prunebench.reporting.checklist import ChecklistItem, RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import Disagreement, metric_disagreement
 from prunebench.reporting.figures import method_color, plot_accuracy
-from prunebench.reporting.report import ChecklistItem, checklist, render_report
+from prunebench.reporting.report import render_report
+from prunebench.reporting.statistics import Comparison, compare, verdict_metrics
 from prunebench.reporting.tables import (
     cells_table,
     compression_key,
@@ -19,9 +21,12 @@ from prunebench.reporting.tables import (
 
 __all__ = [
     "ChecklistItem",
+    "Comparison",
     "Disagreement",
+    "RunEvidence",
     "cells_table",
     "checklist",
+    "compare",
     "compression_key",
     "curves_data",
     "grouped_table",
@@ -29,6 +34,8 @@ __all__ = [
     "metric_disagreement",
     "plot_accuracy",
     "plot_data",
+    "render_checklist",
     "render_report",
     "summary_metrics",
+    "verdict_metrics",
 ]

@@ -7,9 +7,11 @@ saves fewer multiply-adds than a layerwise allocation. A paper that reports only
 metrics can therefore claim either winner. This module finds such pairs in a run's results.
 
 Methods are compared at matched compression on the shared target grid (their achieved
-compressions equal the targets), and at matched speedup by interpolating each method's mean
-top-1 linearly in log₂(speedup), only inside the range both methods actually reach: we never
-extrapolate a curve.
+compressions equal the targets), and at matched speedup by interpolating each method's top-1
+linearly in log₂(speedup), only inside the range both methods actually reach: we never
+extrapolate a curve. Both gaps are computed per seed and judged like every other comparison,
+with a paired-t interval over seeds: a reversal counts only when both intervals exclude zero;
+one whose gaps are inside the noise is reported as such, not as a disagreement.
 """
 
 from dataclasses import dataclass
@@ -18,31 +20,56 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from prunebench.reporting.statistics import paired_interval
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Mean top-1 difference (percentage points) over seeds, with its 95% paired-t interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    @property
+    def detectable(self) -> bool:
+        # NaN bounds (a single seed) compare False: nothing is detectable from one seed.
+        return self.low > 0 or self.high < 0
+
+    def __str__(self) -> str:
+        return f"{self.mean:.2f} points (95% CI {self.low:.2f} to {self.high:.2f})"
+
 
 @dataclass(frozen=True)
 class Disagreement:
-    """Two methods whose order by mean top-1 flips between the two efficiency metrics.
+    """Two methods whose order by top-1 flips between the two efficiency metrics.
 
-    Gaps are mean top-1 differences in percentage points, each in favour of the named winner.
+    Gaps are in favour of the named winner at that metric. ``detectable`` is false when either
+    gap's interval includes zero: the flip may be noise.
     """
 
     winner_at_compression: str
     winner_at_speedup: str
-    compression_gap: float
-    speedup_gap: float
+    compression_gap: Gap
+    speedup_gap: Gap
     compressions: tuple[float, ...]
     speedup_range: tuple[float, float]
+
+    @property
+    def detectable(self) -> bool:
+        return self.compression_gap.detectable and self.speedup_gap.detectable
 
     def __str__(self) -> str:
         first, second = self.winner_at_compression, self.winner_at_speedup
         targets = ", ".join(f"{value:g}×" for value in self.compressions)
         low, high = self.speedup_range
         sentence = (
-            f"At fixed compression {first} beats {second} by {self.compression_gap:.2f} "
-            f"percentage points of top-1 on average (targets {targets}), but at matched "
-            f"theoretical speedup ({low:.2f}× to {high:.2f}×) {second} beats {first} by "
-            f"{self.speedup_gap:.2f} points."
+            f"At fixed compression {first} beats {second} by {self.compression_gap} on average "
+            f"(targets {targets}), but at matched theoretical speedup ({low:.2f}× to {high:.2f}×) "
+            f"{second} beats {first} by {self.speedup_gap}."
         )
+        if not self.detectable:
+            return sentence + " Inside the noise: at least one interval includes zero."
         if first.startswith("global_") and second.startswith("layer_"):
             sentence += (
                 " This is the paper's observation: the global allocation wins per parameter, the"
@@ -51,54 +78,72 @@ class Disagreement:
         return sentence
 
 
-def metric_disagreement(grouped: pd.DataFrame, tolerance: float = 0.1) -> list[Disagreement]:
-    """Every pair of methods in ``grouped`` whose ranking flips between the two metrics.
+def metric_disagreement(cells: pd.DataFrame) -> list[Disagreement]:
+    """Every pair of methods in ``cells`` (one row per cell) whose ranking flips between metrics.
 
-    A pair counts only when both average gaps exceed ``tolerance`` percentage points, so noise
-    around a tie is not reported as a reversal. Pairs that share no target compression or no
-    speedup range are skipped: there is nothing to compare them on.
+    Per seed the gap at compression is the mean top-1 difference over the shared targets and the
+    gap at speedup the mean difference of the interpolated curves at matched speedups; the seeds
+    both methods have give the intervals. Pairs that share no target, no seed or no speedup range
+    are skipped: there is nothing to compare them on.
     """
-    curves = {method: rows for method, rows in grouped.groupby("strategy", sort=True)}
+    curves = {method: rows for method, rows in cells.groupby("strategy", sort=True)}
     found = []
     for first, second in combinations(curves, 2):
-        at_compression = _gap_at_compression(curves[first], curves[second])
-        at_speedup = _gap_at_speedup(curves[first], curves[second])
-        if at_compression is None or at_speedup is None:
+        per_seed = []
+        for seed in sorted(set(curves[first]["seed"]) & set(curves[second]["seed"])):
+            one = curves[first][curves[first]["seed"] == seed]
+            other = curves[second][curves[second]["seed"] == seed]
+            at_compression = _gap_at_compression(one, other)
+            at_speedup = _gap_at_speedup(one, other)
+            if at_compression is not None and at_speedup is not None:
+                per_seed.append((at_compression, at_speedup))
+        if not per_seed:
             continue
-        (compression_gap, compressions), (speedup_gap, speedup_range) = at_compression, at_speedup
-        if min(abs(compression_gap), abs(speedup_gap)) <= tolerance:
+        compression_gap = _gap([gap for (gap, _), _ in per_seed])
+        speedup_gap = _gap([gap for _, (gap, _) in per_seed])
+        if np.sign(compression_gap.mean) * np.sign(speedup_gap.mean) >= 0:
             continue
-        if np.sign(compression_gap) == np.sign(speedup_gap):
-            continue
-        winner, loser = (first, second) if compression_gap > 0 else (second, first)
+        if compression_gap.mean < 0:
+            first, second = second, first
+            compression_gap, speedup_gap = _negated(compression_gap), _negated(speedup_gap)
+        ranges = [speedup_range for _, (_, speedup_range) in per_seed]
         found.append(
             Disagreement(
-                winner_at_compression=winner,
-                winner_at_speedup=loser,
-                compression_gap=abs(compression_gap),
-                speedup_gap=abs(speedup_gap),
-                compressions=compressions,
-                speedup_range=speedup_range,
+                winner_at_compression=first,
+                winner_at_speedup=second,
+                compression_gap=compression_gap,
+                speedup_gap=_negated(speedup_gap),
+                compressions=per_seed[0][0][1],
+                speedup_range=(max(low for low, _ in ranges), min(high for _, high in ranges)),
             )
         )
     return found
 
 
+def _gap(differences: list[float]) -> Gap:
+    mean, low, high, _ = paired_interval(differences)
+    return Gap(mean, low, high)
+
+
+def _negated(gap: Gap) -> Gap:
+    return Gap(-gap.mean, -gap.high, -gap.low)
+
+
 def _gap_at_compression(
     first: pd.DataFrame, second: pd.DataFrame
 ) -> tuple[float, tuple[float, ...]] | None:
-    """Mean top-1 of ``first`` minus ``second`` (points) over their shared target compressions."""
+    """Top-1 of ``first`` minus ``second`` (points), averaged over their shared targets."""
     merged = first.merge(second, on="target_compression", suffixes=("_a", "_b"))
     if merged.empty:
         return None
-    gap = 100 * (merged["top1_mean_a"] - merged["top1_mean_b"]).mean()
+    gap = 100 * (merged["top1_a"] - merged["top1_b"]).mean()
     return float(gap), tuple(float(value) for value in merged["target_compression"])
 
 
 def _gap_at_speedup(
     first: pd.DataFrame, second: pd.DataFrame
 ) -> tuple[float, tuple[float, float]] | None:
-    """Mean top-1 of ``first`` minus ``second`` (points) at matched speedups.
+    """Top-1 of ``first`` minus ``second`` (points) at matched speedups.
 
     The comparison points are both methods' observed speedups that fall in the overlap of their
     ranges, so each point is a real measurement of at least one of the two methods.
@@ -118,6 +163,6 @@ def _gap_at_speedup(
 
 
 def _curve(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """log₂(speedup) ascending and the mean top-1 at each, as :func:`numpy.interp` needs."""
+    """log₂(speedup) ascending and the top-1 at each, as :func:`numpy.interp` needs."""
     ordered = rows.sort_values("speedup")
-    return np.log2(ordered["speedup"].to_numpy(float)), ordered["top1_mean"].to_numpy(float)
+    return np.log2(ordered["speedup"].to_numpy(float)), ordered["top1"].to_numpy(float)

@@ -9,15 +9,18 @@ import os
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+from scipy import stats
 
+from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_file
-from prunebench.reporting.tables import methods_in_order, select_methods
+from prunebench.reporting.tables import methods_in_order
 
 XAxis = Literal["compression", "speedup"]
 Metric = Literal["top1", "top5"]
@@ -56,70 +59,230 @@ def method_color(method: str) -> tuple[float, float, float]:
 
 
 def plot_accuracy(
-    grouped: pd.DataFrame,
+    cells: pd.DataFrame,
     control: Mapping[str, Any],
     path: str | os.PathLike[str],
     *,
     strategy: str,
     baselines: Sequence[str],
+    matched: Sequence[str] = (),
     setup: Mapping[str, Any],
     x: XAxis = "compression",
     metric: Metric = "top1",
 ) -> Figure:
-    """Draw mean accuracy (± one sample std) against ``x`` per method and save it as a PNG.
+    """Draw every seed, the mean and its 95% confidence band against ``x``; save it as a PNG.
 
-    The x position is the *achieved* mean compression (or speedup), not the target, so a method
-    that misses its target is shown where it really is. The x axis is log₂ because the operating
-    points double (2, 4, ..., 32). The evaluated method is drawn thicker and listed first; the
-    unpruned control is a dashed line, since every pruned result must be read against it.
-    The file is written atomically; the figure is returned for inspection.
+    ``cells`` has one row per (strategy, target compression, seed), as
+    :func:`~prunebench.reporting.tables.cells_table` returns. Per method, each seed is a faint
+    point at its own achieved compression (or speedup); the line joins the means over seeds at
+    the mean achieved x of each target, so a method that misses its target is shown where it
+    really is; the band is the 95% confidence interval of that mean (Student t over the seeds),
+    absent where a target has a single seed. A note in the legend says so, with the number of
+    seeds. The x axis is log₂ because the operating points double (2, 4, ..., 32).
+
+    The evaluated method is drawn thicker and listed first, then the baselines, then the
+    ``matched`` controls (the evaluated method's per-layer sizes, weights chosen by magnitude or
+    at random), drawn in the evaluated method's colour with hollow markers and a dashed or dotted
+    line. The unpruned control is a dashed dark line, since every pruned result must be read
+    against it. The file is written atomically; the figure is returned for inspection.
     """
-    methods = methods_in_order(strategy, baselines)
-    rows = select_methods(grouped, methods)
+    methods = list(dict.fromkeys([*methods_in_order(strategy, baselines), *matched]))
+    _check_methods(cells, methods)
+    curves = {method: _curve(cells[cells["strategy"] == method], x, metric) for method in methods}
     control_value = 100 * float(control[metric])
-    figure = Figure(figsize=(9.0, 4.8), layout="constrained")
+    figure = Figure(figsize=(9.5, 5.2), layout="constrained")
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.95):
         axes = figure.subplots()
-        handles = []
+        handles, labels = [], []
         for method in methods:
-            curve = rows[rows["strategy"] == method].sort_values(x)
-            evaluated = method == strategy
-            handle = axes.errorbar(
-                curve[x],
-                100 * curve[f"{metric}_mean"],
-                yerr=100 * curve[f"{metric}_std"],
-                label=f"{method} (evaluated)" if evaluated else method,
-                color=method_color(method),
-                marker="o" if evaluated else _marker(method),
-                markersize=7 if evaluated else 5,
-                linewidth=2.8 if evaluated else 1.5,
-                capsize=3,
-                zorder=3 if evaluated else 2,
-            )
+            style = _style(method, strategy, matched)
+            handle = _draw_method(axes, method, cells, curves[method], x, metric, style)
             handles.append(handle)
+            labels.append(style.label)
         control_line = axes.axhline(
             control_value,
             color="0.2",
             linestyle="--",
             linewidth=1.2,
-            label=f"control (unpruned): {control_value:.1f}%",
-            zorder=1,
+            zorder=_CONTROL_ZORDER,
         )
-        _log2_axis(axes, rows[x])
+        handles.append(control_line)
+        labels.append(f"control (unpruned): {control_value:.1f}%")
+        _log2_axis(axes, cells.loc[cells["strategy"].isin(methods), x])
         axes.set_xlabel(X_LABELS[x])
         axes.set_ylabel(f"{METRIC_LABELS[metric]} (%)")
         axes.set_title(
             f"{METRIC_LABELS[metric]} vs. {X_TITLES[x]}: {setup['model']} on {setup['dataset']}"
         )
-        # Outside the axes: with eight methods a legend inside would hide some curve.
+        sizes = pd.concat([curve["n"] for curve in curves.values()])
+        # Outside the axes: with eight or nine methods a legend inside would hide some curve.
         axes.legend(
-            handles=[*handles, control_line],
+            handles=handles,
+            labels=labels,
+            title=_band_note(int(sizes.min()), int(sizes.max())),
+            title_fontsize="small",
+            alignment="left",
             loc="upper left",
             bbox_to_anchor=(1.02, 1.0),
             fontsize="small",
         )
     _save(figure, Path(path))
     return figure
+
+
+def _band_note(fewest: int, most: int) -> str:
+    """What the points, the line and the band are, with the number of seeds behind each mean."""
+    if most < 2:
+        return "points: each seed; line: mean\nno band: a single seed (n = 1)"
+    seeds = f"n = {most} seeds" if fewest == most else f"n = {fewest}–{most} seeds"
+    gaps = ";\nnone where n = 1" if fewest < 2 else ""
+    return f"points: each seed; line: mean\nband: 95% CI of the mean\n(Student t, {seeds}{gaps})"
+
+
+# Every band lies under every point and line, so no method's interval hides another's curve;
+# the control line lies over the bands; the evaluated method's line is drawn last.
+_BAND_ZORDER, _CONTROL_ZORDER, _SEEDS_ZORDER = 1.0, 1.5, 2.0
+
+
+class _Style(NamedTuple):
+    label: str
+    color: tuple[float, float, float]
+    marker: str
+    hollow: bool
+    linestyle: Any
+    linewidth: float
+    markersize: float
+    band_alpha: float
+    zorder: float
+
+
+# Matched controls: (line style, marker, what chooses the weights within a layer).
+_MATCHED_STYLES = {
+    "matched_mag": ("--", "s", "magnitude"),
+    "matched_random": (":", "o", "random"),
+}
+
+
+def _style(method: str, strategy: str, matched: Sequence[str]) -> _Style:
+    """How ``method`` is drawn: the evaluated one stands out, matched controls wear its colour."""
+    if method == strategy:
+        return _Style(
+            label=f"{method} (evaluated)",
+            color=method_color(method),
+            marker="o",
+            hollow=False,
+            linestyle="-",
+            linewidth=2.8,
+            markersize=7,
+            band_alpha=0.2,
+            zorder=4,
+        )
+    if method in matched:
+        linestyle, marker, within = _MATCHED_STYLES.get(method, ("-.", "^", None))
+        sizes = f"{strategy}'s layer sizes" + (f", {within}" if within else "")
+        return _Style(
+            label=f"{method} ({sizes})",
+            color=method_color(strategy),
+            marker=marker,
+            hollow=True,
+            linestyle=linestyle,
+            linewidth=1.8,
+            markersize=6,
+            band_alpha=0.1,
+            zorder=3,
+        )
+    return _Style(
+        label=method,
+        color=method_color(method),
+        marker=_marker(method),
+        hollow=False,
+        linestyle="-",
+        linewidth=1.5,
+        markersize=5,
+        band_alpha=0.14,
+        zorder=2.5,
+    )
+
+
+def _curve(rows: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
+    """Per target compression: seeds, mean x, mean and 95% CI half-width of ``metric`` in %."""
+    groups = rows.groupby("target_compression", sort=True)
+    curve = pd.DataFrame(
+        {
+            "n": groups[metric].count(),
+            "x": groups[x].mean(),
+            "mean": 100 * groups[metric].mean(),
+            "std": 100 * groups[metric].std(ddof=1),
+        }
+    )
+    n = curve["n"].to_numpy(dtype=float)
+    # NaN for a single seed (no spread to estimate): the band has a gap there, not a zero width.
+    quantile = stats.t.ppf(0.975, np.where(n > 1, n - 1, np.nan))
+    curve["half_width"] = quantile * curve["std"].to_numpy() / np.sqrt(n)
+    return curve.reset_index()
+
+
+def _draw_method(
+    axes: Any,
+    method: str,
+    cells: pd.DataFrame,
+    curve: pd.DataFrame,
+    x: str,
+    metric: str,
+    style: _Style,
+) -> Any:
+    """Seeds, band and mean line of one method; returns its legend handle."""
+    seeds = cells[cells["strategy"] == method]
+    axes.scatter(
+        seeds[x],
+        100 * seeds[metric],
+        s=18,
+        marker=style.marker,
+        facecolors="none" if style.hollow else [style.color],
+        edgecolors=[style.color],
+        linewidths=0.9 if style.hollow else 0,
+        alpha=0.35,
+        zorder=_SEEDS_ZORDER,
+        gid=f"seeds:{method}",
+    )
+    band = None
+    if curve["half_width"].notna().any():
+        # Accuracy lies in [0, 100] %: a wide t interval (three seeds, two degrees of freedom)
+        # must not stretch the axis past what any run can reach.
+        band = axes.fill_between(
+            curve["x"],
+            (curve["mean"] - curve["half_width"]).clip(lower=0.0),
+            (curve["mean"] + curve["half_width"]).clip(upper=100.0),
+            color=style.color,
+            alpha=style.band_alpha,
+            linewidth=0,
+            zorder=_BAND_ZORDER,
+            gid=f"band:{method}",
+        )
+    (line,) = axes.plot(
+        curve["x"],
+        curve["mean"],
+        color=style.color,
+        linestyle=style.linestyle,
+        linewidth=style.linewidth,
+        marker=style.marker,
+        markersize=style.markersize,
+        markerfacecolor="white" if style.hollow else style.color,
+        markeredgecolor=style.color,
+        markeredgewidth=1.4 if style.hollow else 0.8,
+        zorder=style.zorder,
+        gid=f"mean:{method}",
+    )
+    return (band, line) if band is not None else line
+
+
+def _check_methods(cells: pd.DataFrame, methods: Sequence[str]) -> None:
+    """A listed method without any cell is an error, as in :func:`select_methods`."""
+    available = sorted(cells["strategy"].unique())
+    for method in methods:
+        if method not in available:
+            have = ", ".join(available)
+            raise PrunebenchError(f"no results for method {method!r} (have: {have})")
 
 
 def _marker(method: str) -> str:

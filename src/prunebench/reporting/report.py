@@ -1,181 +1,97 @@
-"""The Markdown report: setup, results, figures, metric disagreement and the paper's checklist.
+"""The Markdown report: the answer first, then setup, results, figures and the paper's checklist.
 
-The checklist follows Appendix B of Blalock et al. (2020), "What is the State of Neural Network
-Pruning?" (items paraphrased). Each tick is computed from this run's results and setup, so a run
-with one seed or three compressions says so in its own report instead of inheriting a claim.
+Sections, in order: **Answer** (is the method under evaluation better than each baseline, where on
+the curve, by how much, how sure; what the matched controls say about its allocation and its
+choice of weights; how far it falls from the unpruned control), **Setup**, **Results** (mean ±
+std tables, every seed, every comparison), **Figures**, **Metric disagreement** and the
+**Checklist** of Blalock et al. (2020), Appendix B. Every sentence is computed from this run's
+cells, so a run with one seed or three compressions says so in its own report.
 
 ``setup`` describes the run; keys read here (missing optional ones print as "n/a"):
 
 - ``benchmark``: registry key; ``dataset``, ``model``: registry names;
 - ``pretrained``: ``{"source": str, "top1": float}`` (accuracy of the starting model as published
   or as trained; optional);
-- ``finetune``: the finetuning recipe, ``{field: value}``;
+- ``finetune``: the finetuning recipe, ``{field: value}``; ``augmentation``: its name;
 - ``seeds``, ``compressions``: the grid of params.yaml;
 - ``environment``: ``{"prunebench": version, "torch": version, "device": str, ...}``.
 """
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import metric_disagreement
+from prunebench.reporting.statistics import (
+    AUC,
+    BETTER,
+    CONFIDENCE,
+    CONTROL,
+    NO_DIFFERENCE,
+    WORSE,
+    Comparison,
+)
 from prunebench.reporting.tables import methods_in_order, select_methods
 
-STANDARD_DATASETS = ("mnist", "cifar10", "imagenet")
-MIN_OPERATING_POINTS = 5
-MIN_SEEDS = 2
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    """One line of the paper's checklist, ticked or not for this run, with the reason."""
-
-    section: str
-    text: str
-    ticked: bool
-    why: str
-
-    def __str__(self) -> str:
-        return f"- [{'x' if self.ticked else ' '}] {self.text} — {self.why}"
-
-
-def checklist(
-    grouped: pd.DataFrame,
-    control: Mapping[str, Any],
-    setup: Mapping[str, Any],
-    strategy: str,
-    baselines: Sequence[str],
-    figures: Mapping[str, str],
-) -> list[ChecklistItem]:
-    """Appendix B's items that a benchmark run can satisfy, each judged from this run's data."""
-    rows = select_methods(grouped, methods_in_order(strategy, baselines))
-    others = [name for name in baselines if name != strategy]
-    magnitude = [name for name in others if name.endswith("_mag")]
-    random = [name for name in others if name == "random"]
-    targets = sorted(rows.loc[rows["strategy"] == strategy, "target_compression"])
-    missing_points = {
-        name: sorted(set(targets) - set(rows.loc[rows["strategy"] == name, "target_compression"]))
-        for name in others
-    }
-    missing_points = {name: gaps for name, gaps in missing_points.items() if gaps}
-    fewest_seeds = int(rows["n_seeds"].min())
-    environment = setup.get("environment", {})
-    dataset, model = setup.get("dataset"), setup.get("model")
-    finetune = setup.get("finetune") or {}
-    pretrained = setup.get("pretrained", {}).get("source")
-    control_top1 = _finite(control.get("top1"))
-    has_top5 = _all_finite(rows["top5_mean"]) and _finite(control.get("top5"))
-
-    method, experiments, results = "The method", "The experiments", "The reported results"
-    return [
-        ChecklistItem(
-            method,
-            "Compared with magnitude pruning and with random pruning",
-            bool(magnitude and random),
-            f"baselines beside `{strategy}`: {_names(others)}",
-        ),
-        ChecklistItem(
-            method,
-            "Algorithm, its parts (score, allocation, finetuning) and hyperparameters given in "
-            "enough detail to reimplement",
-            bool(finetune) and strategy in rows["strategy"].values,
-            f"`{strategy}` is a registered strategy; finetuning recipe: {_recipe(finetune)}",
-        ),
-        ChecklistItem(
-            method,
-            "Claims restricted to the experiments presented",
-            bool(dataset and model),
-            f"this report covers one benchmark only: {model} on {dataset}",
-        ),
-        ChecklistItem(
-            method,
-            "Source code that reproduces every result",
-            "prunebench" in environment,
-            f"prunebench {environment.get('prunebench', 'n/a')}; `dvc repro` regenerates every "
-            "number from params.yaml",
-        ),
-        ChecklistItem(
-            experiments,
-            "A dataset in wide use for pruning results (MNIST, CIFAR-10, ImageNet)",
-            dataset in STANDARD_DATASETS,
-            f"dataset `{dataset}`"
-            if dataset in STANDARD_DATASETS
-            else f"dataset `{dataset}`: a development benchmark, not comparable with published "
-            "numbers",
-        ),
-        ChecklistItem(
-            experiments,
-            "Every method starts from the same pretrained model and uses the same finetuning",
-            bool(pretrained and finetune),
-            f"one pretrained model ({pretrained or 'n/a'}) and one recipe for all methods",
-        ),
-        ChecklistItem(
-            experiments,
-            f"Several operating points (at least {MIN_OPERATING_POINTS} compression ratios)",
-            len(targets) >= MIN_OPERATING_POINTS,
-            f"{len(targets)} target compressions: {', '.join(f'{value:g}' for value in targets)}",
-        ),
-        ChecklistItem(
-            experiments,
-            "Baselines evaluated at the same operating points as the method",
-            bool(others) and not missing_points,
-            "all baselines cover every target"
-            if others and not missing_points
-            else f"missing points: {missing_points or 'no baselines'}",
-        ),
-        ChecklistItem(
-            results,
-            "Both compression ratio and theoretical speedup reported",
-            _all_finite(rows["compression"]) and _all_finite(rows["speedup"]),
-            "achieved compression (all parameters / nonzero) and speedup (dense / nonzero "
-            "multiply-adds) for every point",
-        ),
-        ChecklistItem(
-            results,
-            f"Several runs per point (at least {MIN_SEEDS} seeds), reported as mean and sample "
-            "standard deviation",
-            fewest_seeds >= MIN_SEEDS,
-            f"{fewest_seeds} seed(s) at the least-replicated point",
-        ),
-        ChecklistItem(
-            results,
-            "The unpruned control's accuracy reported beside the pruned results",
-            control_top1,
-            f"control top-1 {_percent(control.get('top1'))}",
-        ),
-        ChecklistItem(
-            results,
-            "Top-1 and top-5 accuracy reported",
-            _all_finite(rows["top1_mean"]) and has_top5,
-            "both for every point and the control" if has_top5 else "top-5 missing",
-        ),
-        ChecklistItem(
-            results,
-            "Tradeoff curves plotted (accuracy vs. compression and vs. speedup)",
-            len(figures) >= 2,
-            f"{len(figures)} figure(s) below",
-        ),
-    ]
+# Where the model comes from, for the checklist's architecture items.
+MODEL_CITATIONS = {
+    "lenet5": "LeNet-5-Caffe (LeCun et al. 1998, as in Caffe's example: conv 20, conv 50, "
+    "fc 500, fc 10)",
+    "lenet300_100": "LeNet-300-100 (LeCun et al. 1998)",
+    "vgg_bn_drop": "CIFAR-VGG with batch norm and dropout (Zagoruyko 2015)",
+    **{
+        f"resnet{depth}": f"CIFAR ResNet-{depth} with option-A shortcuts (He et al. 2016)"
+        for depth in (20, 32, 44, 56, 110)
+    },
+    **{
+        f"resnet{depth}": f"torchvision ResNet-{depth} (He et al. 2016)"
+        for depth in (18, 34, 50, 101, 152)
+    },
+}
+VERDICT_WORDS = {
+    BETTER: "**better** than",
+    WORSE: "**worse** than",
+    NO_DIFFERENCE: "**not detectably different** from",
+}
+INTERVAL = f"{CONFIDENCE:.0%} paired-t CI over seeds"
 
 
 def render_report(
+    cells: pd.DataFrame,
     grouped: pd.DataFrame,
     control: Mapping[str, Any],
     setup: Mapping[str, Any],
+    *,
     strategy: str,
     baselines: Sequence[str],
+    matched: Sequence[str],
+    comparisons: Sequence[Comparison],
+    allocation: Sequence[Comparison],
     figures: Mapping[str, str],
 ) -> str:
-    """The run's Markdown report; ``figures`` maps a caption to a path relative to the report."""
-    methods = methods_in_order(strategy, baselines)
+    """The run's Markdown report.
+
+    ``cells`` has one row per cell (every seed), ``grouped`` the mean and std per point;
+    ``comparisons`` are :func:`prunebench.reporting.statistics.compare` of the method under
+    evaluation with ``baselines``, ``matched`` and the control; ``allocation`` the same of each
+    matched control with the baseline that shares its way of choosing weights (the allocation's
+    own effect). ``figures`` maps a caption to a path relative to the report.
+    """
+    methods = [*methods_in_order(strategy, baselines), *matched]
     rows = select_methods(grouped, methods)
-    disagreements = metric_disagreement(rows)
-    items = checklist(grouped, control, setup, strategy, baselines, figures)
+    seeds = sorted(cells["seed"].unique())
     lines = [
         f"# Pruning benchmark: `{strategy}` on `{setup.get('benchmark', 'n/a')}`",
+        "",
+        "## Answer",
+        "",
+        *_answer(strategy, baselines, comparisons, seeds),
+        "",
+        *_matched_lines(strategy, matched, comparisons, allocation),
+        *_control_lines(strategy, control, comparisons),
         "",
         "## Setup",
         "",
@@ -191,22 +107,240 @@ def render_report(
         "",
         *_long_table(rows, methods, strategy, control),
         "",
+        "### Every seed",
+        "",
+        "Top-1 (%) of each cell (also in `results/cells.csv`); a seed fixes the scoring "
+        "minibatches and the finetuning data order of every method alike, so a column is a set "
+        "of paired runs:",
+        "",
+        *_seed_table(cells, methods, strategy),
+        "",
+        "### Every comparison",
+        "",
+        f"`{strategy}` minus the reference, top-1 in percentage points; {INTERVAL}; p: two-sided "
+        "paired t; Holm: adjusted within its family (also in `results/summary.json`, "
+        "`verdicts`):",
+        "",
+        *_comparison_table(comparisons),
+        "",
         "## Figures",
+        "",
+        "Points: each seed; line: mean over seeds; band: 95% confidence interval of the mean "
+        "(Student t). The dashed horizontal line is the unpruned control.",
         "",
         *([f"![{caption}]({path})\n" for caption, path in figures.items()] or ["None.\n"]),
         "## Metric disagreement",
         "",
         "Does the ranking by top-1 at fixed compression agree with the ranking at matched "
-        "theoretical speedup?",
+        f"theoretical speedup? Gaps are per seed, with a {INTERVAL}; a flip whose intervals "
+        "include zero is noise, not a disagreement.",
         "",
-        *([f"- {sentence}" for sentence in disagreements] or ["- No disagreement in this run."]),
+        *_disagreement_lines(_select_cells(cells, methods_in_order(strategy, baselines))),
         "",
         "## Checklist (Blalock et al. 2020, Appendix B)",
-    ]
-    for section in dict.fromkeys(item.section for item in items):
-        lines += ["", f"{section}:", ""]
-        lines += [str(item) for item in items if item.section == section]
+        "",
+        *render_checklist(checklist(_evidence(rows, cells, control, setup, strategy, baselines,
+                                               matched, figures))),
+    ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _select_cells(cells: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``methods`` only."""
+    return cells[cells["strategy"].isin(methods)]
+
+
+def _answer(
+    strategy: str, baselines: Sequence[str], comparisons: Sequence[Comparison], seeds: list
+) -> list[str]:
+    references = [name for name in baselines if any(c.reference == name for c in comparisons)]
+    point_count = sum(c.family == "points" for c in comparisons)
+    curve_count = sum(c.family == "curves" for c in comparisons)
+    lines = [
+        f"Is `{strategy}` more accurate after pruning and finetuning than each baseline? Top-1 "
+        f"difference in percentage points, `{strategy}` minus the baseline, paired over seeds "
+        f"{', '.join(str(seed) for seed in seeds)} (n = {len(seeds)}), with its {INTERVAL}. "
+        "*Across the curve* compares the area under top-1 against log₂(compression) over the "
+        "targets, divided by its width (the curve's average top-1). A verdict of better or "
+        "worse needs a Holm-adjusted p below 0.05, within each family: the "
+        f"{point_count} comparisons at single compressions (every baseline and matched control "
+        f"× every target), the {curve_count} comparisons across the curve, and the comparisons "
+        "with the control. The intervals are per comparison; the verdict carries the "
+        "correction, so an interval that just excludes zero can still read as no detectable "
+        "difference.",
+        "",
+    ]
+    for reference in references:
+        lines.append(f"- `{strategy}` is {_reference_line(reference, comparisons)}")
+    if not references:
+        lines.append("- No baseline to compare with.")
+    return lines
+
+
+def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
+    """One sentence: the curve's verdict, then where on the curve the single points differ."""
+    mine = [c for c in comparisons if c.reference == reference]
+    curve = next((c for c in mine if c.point == AUC), None)
+    points = [c for c in mine if c.point != AUC]
+    if curve is None:
+        head = f"vs `{reference}`"
+    else:
+        head = f"{VERDICT_WORDS[curve.verdict]} `{reference}` across the curve: {_interval(curve)}"
+    parts = []
+    for verdict in (BETTER, WORSE):
+        found = [c for c in points if c.verdict == verdict]
+        if found:
+            parts.append(f"{verdict} at {_targets(found)} ({_largest(found)})")
+    undecided = [c for c in points if c.verdict == NO_DIFFERENCE]
+    if undecided and len(undecided) == len(points):
+        parts.append(f"no detectable difference at any of them ({_largest(undecided)})")
+    elif undecided:
+        parts.append(f"no detectable difference at {_targets(undecided)}")
+    if not parts:
+        return head + "."
+    return f"{head}. At single compressions: " + "; ".join(parts) + "."
+
+
+def _largest(comparisons: Sequence[Comparison]) -> str:
+    """``"largest +3.10 points at 32×, 95% CI +1.20 to +5.00"``."""
+    largest = max(comparisons, key=lambda c: abs(c.delta) if math.isfinite(c.delta) else -1.0)
+    return (
+        f"largest {_points(largest.delta)} points at {_target(largest)}, {CONFIDENCE:.0%} CI "
+        f"{_points(largest.ci_low)} to {_points(largest.ci_high)}"
+    )
+
+
+def _matched_lines(
+    strategy: str,
+    matched: Sequence[str],
+    comparisons: Sequence[Comparison],
+    allocation: Sequence[Comparison],
+) -> list[str]:
+    """What the matched controls show: allocation versus choice of weights within a layer."""
+    if not matched:
+        return []
+    curves = {c.reference: c for c in comparisons if c.point == AUC}
+    lines = [
+        "**Allocation or choice of weights?** The matched controls keep exactly "
+        f"`{strategy}`'s number of weights in every layer and choose which ones at random "
+        "(`matched_random`) or by magnitude (`matched_mag`), the layer-shuffle ablation of "
+        f"Frankle et al. (ICLR 2021). `{strategy}` is:",
+        "",
+    ]
+    random, magnitude = curves.get("matched_random"), curves.get("matched_mag")
+    if random is not None:
+        meaning = {
+            BETTER: "which weights it keeps within a layer matters, beyond how many",
+            NO_DIFFERENCE: "its choice within a layer adds nothing detectable: its result comes "
+            "from its per-layer allocation",
+            WORSE: "random weights in its layer sizes do better than its own choice",
+        }[random.verdict]
+        lines.append(
+            f"- {VERDICT_WORDS[random.verdict]} `matched_random` across the curve: "
+            f"{_interval(random)}; {meaning}."
+        )
+    if magnitude is not None:
+        meaning = {
+            BETTER: "it chooses weights within a layer better than magnitude does",
+            NO_DIFFERENCE: "within a layer it chooses no better and no worse than magnitude",
+            WORSE: "magnitude would choose better within its layer sizes",
+        }[magnitude.verdict]
+        if magnitude.ci_low == magnitude.ci_high == 0:
+            meaning = "identical runs: within every layer it keeps exactly the largest weights"
+        lines.append(
+            f"- {VERDICT_WORDS[magnitude.verdict]} `matched_mag` across the curve: "
+            f"{_interval(magnitude)}; {meaning}."
+        )
+    for comparison in (c for c in allocation if c.point == AUC):
+        control, baseline = _comparison_names(comparison)
+        lines.append(
+            f"- The allocation alone: `{control}` is {VERDICT_WORDS[comparison.verdict]} "
+            f"`{baseline}` across the curve (the same choice within a layer, different layer "
+            f"sizes): {_interval(comparison)}; so `{strategy}`'s per-layer allocation is "
+            + {
+                BETTER: f"better than `{baseline}`'s.",
+                NO_DIFFERENCE: f"not detectably different from `{baseline}`'s.",
+                WORSE: f"worse than `{baseline}`'s.",
+            }[comparison.verdict]
+        )
+    return [*lines, ""]
+
+
+def _comparison_names(comparison: Comparison) -> tuple[str, str]:
+    """``(matched control, baseline)`` of an allocation comparison (reference "c vs b")."""
+    control, baseline = comparison.reference.split(" vs ")
+    return control, baseline
+
+
+def _control_lines(
+    strategy: str, control: Mapping[str, Any], comparisons: Sequence[Comparison]
+) -> list[str]:
+    changes = [c for c in comparisons if c.reference == CONTROL and c.point != AUC]
+    if not changes:
+        return []
+    sentence = (
+        f"**Against the unpruned control** (top-1 {_percent(control.get('top1'))}): change in "
+        f"top-1 of `{strategy}`: "
+        + "; ".join(f"{_target(c)} {_interval(c, short=True)}" for c in changes)
+        + "."
+    )
+    for verdict, what in ((BETTER, "gain"), (NO_DIFFERENCE, "no detectable change"),
+                          (WORSE, "drop")):  # fmt: skip
+        found = [c for c in changes if c.verdict == verdict]
+        if found:
+            label = what if verdict == NO_DIFFERENCE else f"a detectable {what}"
+            where = "at every target" if len(found) == len(changes) else f"at {_targets(found)}"
+            sentence += f" {label[0].upper()}{label[1:]} {where}."
+    return [sentence]
+
+
+def _disagreement_lines(cells: pd.DataFrame) -> list[str]:
+    found = metric_disagreement(cells)
+    real = [f"- {item}" for item in found if item.detectable]
+    noise = [f"- {item}" for item in found if not item.detectable]
+    if not found:
+        return ["- No disagreement in this run."]
+    return (real or ["- No detectable disagreement in this run."]) + (
+        ["", "Flips inside the noise (not disagreements):", "", *noise] if noise else []
+    )
+
+
+def _evidence(
+    rows: pd.DataFrame,
+    cells: pd.DataFrame,
+    control: Mapping[str, Any],
+    setup: Mapping[str, Any],
+    strategy: str,
+    baselines: Sequence[str],
+    matched: Sequence[str],
+    figures: Mapping[str, str],
+) -> RunEvidence:
+    evaluated = rows[rows["strategy"] == strategy]
+    environment = setup.get("environment", {})
+    seeds = int(rows["n_seeds"].min()) if len(rows) else 0
+    return RunEvidence(
+        strategy=strategy,
+        baselines=list(baselines),
+        matched=list(matched),
+        targets=sorted(float(value) for value in evaluated["target_compression"]),
+        seeds_per_point=seeds,
+        control_top1=control.get("top1") if _finite(control.get("top1")) else None,
+        evaluated_top1=dict(
+            zip(evaluated["target_compression"].astype(float), evaluated["top1_mean"], strict=True)
+        ),
+        has_top5=_all_finite(rows["top5_mean"]) and _finite(control.get("top5")),
+        has_speedup=_all_finite(rows["compression"]) and _all_finite(rows["speedup"]),
+        interval=f"tables: mean ± sample std over seeds; comparisons: {INTERVAL} (n = {seeds}); "
+        "figures: every seed, the mean and a 95% CI band",
+        dataset=str(setup.get("dataset", "n/a")),
+        model=str(setup.get("model", "n/a")),
+        model_citation=MODEL_CITATIONS.get(setup.get("model")),
+        finetune=setup.get("finetune") or {},
+        augmentation=setup.get("augmentation"),
+        environment={key: str(value) for key, value in environment.items()},
+        pretrained=str(setup.get("pretrained", {}).get("source", "n/a")),
+        figures=len(figures),
+    )
 
 
 def _setup_lines(setup: Mapping[str, Any], control: Mapping[str, Any]) -> list[str]:
@@ -219,7 +353,8 @@ def _setup_lines(setup: Mapping[str, Any], control: Mapping[str, Any]) -> list[s
         f"- Pretrained model: {pretrained.get('source', 'n/a')} (top-1 "
         f"{_percent(pretrained.get('top1'))}); the control is this model evaluated on the test "
         f"split: top-1 {_percent(control.get('top1'))}, top-5 {_percent(control.get('top5'))}",
-        f"- Finetuning (same for every method): {_recipe(setup.get('finetune') or {})}",
+        f"- Finetuning (same for every method): {_recipe(setup.get('finetune') or {})}; "
+        f"augmentation: {setup.get('augmentation', 'n/a')}",
         f"- Seeds: {', '.join(str(seed) for seed in seeds) or 'n/a'} (n = {len(seeds)}); "
         f"target compressions: {compressions or 'n/a'}",
         "- Environment: "
@@ -268,7 +403,11 @@ def _long_table(
 
 
 def _method_label(method: str, strategy: str) -> str:
-    return f"**{method}** (evaluated)" if method == strategy else method
+    if method == strategy:
+        return f"**{method}** (evaluated)"
+    if method.startswith("matched_"):
+        return f"{method} ({strategy}'s layer sizes)"
+    return method
 
 
 def _mean_std(mean: float, std: float) -> str:
@@ -295,3 +434,62 @@ def _finite(value: Any) -> bool:
 
 def _all_finite(values: pd.Series) -> bool:
     return bool(len(values)) and bool(values.notna().all())
+
+
+def _seed_table(cells: pd.DataFrame, methods: Sequence[str], strategy: str) -> list[str]:
+    seeds = sorted(cells["seed"].unique())
+    lines = [
+        "| method | target | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "| --- | ---: |" + " ---: |" * len(seeds),
+    ]
+    for method in methods:
+        mine = cells[cells["strategy"] == method]
+        for target, rows in mine.groupby("target_compression", sort=True):
+            by_seed = dict(zip(rows["seed"], rows["top1"], strict=True))
+            values = [_percent(by_seed.get(seed), "") if seed in by_seed else "—" for seed in seeds]
+            lines.append(
+                f"| {_method_label(method, strategy)} | {target:g} | " + " | ".join(values) + " |"
+            )
+    return lines
+
+
+def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
+    lines = [
+        "| reference | point | n | Δ top-1 | 95% CI | p | Holm p | verdict |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |",
+    ]
+    for c in comparisons:
+        point = "across the curve" if c.point == AUC else f"{c.target_compression:g}×"
+        lines.append(
+            f"| {c.reference} | {point} | {c.n_pairs} | {_points(c.delta)} | "
+            f"{_points(c.ci_low)} to {_points(c.ci_high)} | {_p(c.p_value)} | {_p(c.p_holm)} | "
+            f"{c.verdict} |"
+        )
+    return lines
+
+
+def _interval(comparison: Comparison, short: bool = False) -> str:
+    """``"+1.23 points (95% CI +0.40 to +2.06)"``; ``short``: ``"+1.23 [+0.40, +2.06]"``."""
+    delta = _points(comparison.delta)
+    low, high = _points(comparison.ci_low), _points(comparison.ci_high)
+    if short:
+        return f"{delta} [{low}, {high}]"
+    return f"{delta} points ({CONFIDENCE:.0%} CI {low} to {high})"
+
+
+def _points(fraction: float) -> str:
+    return f"{100 * fraction:+.2f}" if math.isfinite(fraction) else "n/a"
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.2g}" if value >= 0.001 else "<0.001"
+
+
+def _target(comparison: Comparison) -> str:
+    return f"{comparison.target_compression:g}×"
+
+
+def _targets(comparisons: Sequence[Comparison]) -> str:
+    return ", ".join(_target(c) for c in comparisons)

@@ -142,6 +142,8 @@ def summary_metrics(
     control: Mapping[str, Any],
     strategy: str,
     baselines: Sequence[str],
+    matched: Sequence[str] = (),
+    verdicts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The nested numbers ``dvc metrics show/diff`` read from ``results/summary.json``.
 
@@ -149,7 +151,9 @@ def summary_metrics(
     ``dvc metrics diff`` between two experiments lines it up point by point. ``"baselines"`` lists
     every baseline, the evaluated one included, so that section is identical across experiments
     and a diff shows only what changed. ``top1_minus_best_baseline`` compares with the best
-    *other* baseline at the same target. NaN (a single seed's std) is left out: JSON has no NaN.
+    *other* baseline at the same target. ``"matched"`` holds the method's matched controls, and
+    ``"verdicts"`` (given by the caller, from ``statistics.verdict_metrics``) the paired
+    comparisons. NaN (a single seed's std) is left out: JSON has no NaN.
     """
     others = [name for name in baselines if name != strategy]
     rows = select_methods(grouped, methods_in_order(strategy, baselines))
@@ -164,18 +168,26 @@ def summary_metrics(
             point["top1_minus_best_baseline"] = _number(row["top1_mean"] - best)
         evaluated[compression_key(row["target_compression"])] = point
 
-    reference = {
-        name: {
-            compression_key(row["target_compression"]): _point(row)
-            for _, row in rows[rows["strategy"] == name].iterrows()
+    def points(names: Sequence[str]) -> dict[str, dict]:
+        chosen = select_methods(grouped, names)
+        return {
+            name: {
+                compression_key(row["target_compression"]): _point(row)
+                for _, row in chosen[chosen["strategy"] == name].iterrows()
+            }
+            for name in names
         }
-        for name in baselines
-    }
-    return {
+
+    summary = {
         "control": _numbers({metric: control.get(metric) for metric in ACCURACY_METRICS}),
         "strategy": evaluated,
-        "baselines": reference,
+        "baselines": points(baselines),
     }
+    if matched:
+        summary["matched"] = points(matched)
+    if verdicts is not None:
+        summary["verdicts"] = dict(verdicts)
+    return summary
 
 
 def select_methods(grouped: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:

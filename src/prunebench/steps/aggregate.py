@@ -14,6 +14,10 @@ from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_write_bytes, check_writable, read_json, write_json
 from prunebench.grid import CellStore
 
+# Each matched control beside the baseline that chooses weights within a layer the same way: the
+# two differ only in their per-layer allocation, so their comparison is the allocation's effect.
+ALLOCATION_PAIRS = (("matched_mag", "global_mag"), ("matched_random", "random"))
+
 FOOTING = {
     "recipe": "finetuning recipe",
     "pretrained_sha256": "pretrained model",
@@ -82,34 +86,64 @@ def describe_source(source: Mapping[str, Any]) -> str:
     )
 
 
-def aggregate(config: Mapping[str, Any], *, results: Path, source: Path) -> None:
-    """Read the cells under ``results/cells`` and the control; write the tables and report."""
+def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: Path) -> None:
+    """Read the cells under ``results/cells`` and the control; write the tables and report.
+
+    ``data`` is the materialised dataset's description (its augmentation goes into the report).
+    """
     from prunebench.reporting import (
         cells_table,
+        compare,
         curves_data,
         grouped_table,
         plot_accuracy,
         plot_data,
         render_report,
         summary_metrics,
+        verdict_metrics,
     )
 
     strategy, baselines = config["strategy"], config["baselines"]
+    matched = config["matched_controls"]
     check_writable(results)
     control = read_json(results / "control.json")
-    directories = {strategy: results / "cells" / "strategy"}
-    for name in baselines:
-        directories.setdefault(name, results / "cells" / "baselines" / name)
-    cells = collect_cells(directories)
-    check_same_footing(cells, control)
+    cells_root = results / "cells"
+    evaluated = collect_cells({strategy: cells_root / "strategy"})
+    references = collect_cells(
+        {name: cells_root / "baselines" / name for name in baselines}
+        | {name: cells_root / "matched" / name for name in matched}
+    )
+    check_same_footing(evaluated + references, control)
 
-    table = cells_table(cells)
+    # The method under evaluation may also be a baseline: its table rows come from its own
+    # cells once, while the comparison pairs them with the baseline's separately computed ones.
+    table = cells_table(evaluated + [cell for cell in references if cell["strategy"] != strategy])
     grouped = grouped_table(table)
+    per_method = dict(iter(cells_table(references).groupby("strategy"))) if references else {}
+    missing = [name for name in [*baselines, *matched] if name not in per_method]
+    if missing:
+        raise PrunebenchError(f"no results for method {missing[0]!r}; run `dvc repro`")
+    reference_cells = {name: per_method[name] for name in [*baselines, *matched]}
+    comparisons = compare(cells_table(evaluated), reference_cells, control["top1"])
+    allocation = [
+        comparison
+        for control_name, baseline in ALLOCATION_PAIRS
+        if control_name in matched and baseline in baselines
+        for comparison in compare(
+            reference_cells[control_name],
+            {f"{control_name} vs {baseline}": reference_cells[baseline]},
+            None,
+        )
+    ]
+
     _write_csv(results / "cells.csv", table)
     _write_csv(results / "aggregate.csv", grouped)
     _write_csv(results / "plots" / "accuracy.csv", plot_data(grouped, control, strategy, baselines))
-    _write_csv(results / "plots" / "strategy_curves.csv", curves_data(cells, strategy))
-    write_json(results / "summary.json", summary_metrics(grouped, control, strategy, baselines))
+    _write_csv(results / "plots" / "strategy_curves.csv", curves_data(evaluated, strategy))
+    summary = summary_metrics(
+        grouped, control, strategy, baselines, matched, verdict_metrics(comparisons)
+    )
+    write_json(results / "summary.json", summary)
 
     environment = {
         key: ", ".join(f"{name} {value}" for name, value in entry.items())
@@ -124,7 +158,8 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path) -> None
         "model": config["model"],
         "pretrained": {"source": describe_source(read_json(source)), "top1": control["top1"]},
         # Checked above: every cell was finetuned with this recipe.
-        "finetune": cells[0]["inputs"]["recipe"],
+        "finetune": evaluated[0]["inputs"]["recipe"],
+        "augmentation": read_json(data)["info"]["augmentation"],
         "seeds": config["seeds"],
         "compressions": config["compressions"],
         "environment": environment,
@@ -135,17 +170,29 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path) -> None
         for axis in ("compression", "speedup"):
             name = f"{metric}_vs_{axis}.png"
             plot_accuracy(
-                grouped,
+                table,
                 control,
                 results / "figures" / name,
                 strategy=strategy,
                 baselines=baselines,
+                matched=matched,
                 setup=setup,
                 x=axis,
                 metric=metric,
             )
             figures[f"{metric} against {axis}"] = f"figures/{name}"
-    report = render_report(grouped, control, setup, strategy, baselines, figures)
+    report = render_report(
+        table,
+        grouped,
+        control,
+        setup,
+        strategy=strategy,
+        baselines=baselines,
+        matched=matched,
+        comparisons=comparisons,
+        allocation=allocation,
+        figures=figures,
+    )
     atomic_write_bytes(results / "report.md", report.encode())
 
 

@@ -1,4 +1,8 @@
-"""Step prune: one mask file and per-layer sparsity table per (compression, seed) of a method."""
+"""Step prune: one mask file and per-layer sparsity table per (compression, seed) of a method.
+
+A matched control (``prunebench.strategies.matched``) is pruned the same way from the method's
+own masks at each cell (``reference``): its cells change whenever the method's masks do.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,13 +13,15 @@ from typing import Any
 import torch
 
 from prunebench.data import Dataset, open_materialized
+from prunebench.errors import PrunebenchError
 from prunebench.files import check_writable, load_state_dict, sha256_file, write_csv_rows
 from prunebench.grid import Cell, CellStore, fingerprint, grid, run_cells, tree_digest
-from prunebench.masks import MaskSet, apply_masks, prunable_parameters, save_masks
+from prunebench.masks import MaskSet, apply_masks, load_masks, prunable_parameters, save_masks
 from prunebench.metrics import layer_table, mask_compression
 from prunebench.models import create_model
 from prunebench.seeding import seed_everything
 from prunebench.strategies import STRATEGIES, compute_masks, keep_count
+from prunebench.strategies.matched import MATCHED_CONTROLS, matched_masks
 
 MASK_FILE = "masks.safetensors"
 LAYER_FILE = "layers.csv"
@@ -69,6 +75,45 @@ def prune_cell(
         batches=list(islice(batches, config["score_batches"])),
         include_classifier=config["include_classifier"],
     )
+    return _pruned(model, masks, method, cell, config, dataset)
+
+
+def matched_cell(
+    control: str,
+    cell: Cell,
+    pretrained: Mapping[str, torch.Tensor],
+    reference: Path,
+    dataset: Dataset,
+    config: Mapping[str, Any],
+    *,
+    device: torch.device,
+) -> PrunedCell:
+    """Masks of the matched ``control`` at ``cell``: the per-layer counts of the method's mask
+    file ``reference`` (the same cell), filled at random (seeded by the cell) or by magnitude."""
+    model = create_model(config["model"], dataset.info.num_classes)
+    model.load_state_dict(pretrained)
+    model.to(device)
+    reference_masks, reference_metadata = load_masks(reference, model)
+    masks = matched_masks(
+        model,
+        control,
+        reference_masks,
+        seed=cell.seed,
+        include_classifier=config["include_classifier"],
+    )
+    pruned = _pruned(model, masks, control, cell, config, dataset)
+    pruned.metadata["matched_to"] = reference_metadata["strategy"]
+    return pruned
+
+
+def _pruned(
+    model: torch.nn.Module,
+    masks: MaskSet,
+    method: str,
+    cell: Cell,
+    config: Mapping[str, Any],
+    dataset: Dataset,
+) -> PrunedCell:
     apply_masks(model, masks)
     metadata = {
         "strategy": method,
@@ -90,13 +135,27 @@ def prune_cells(
     pretrained: Path,
     device: torch.device,
     code: str,
+    reference: Path | None = None,
 ) -> int:
     """Bring ``out`` to exactly the grid's cells of ``method``; return how many were computed.
 
+    ``method`` is a strategy, or with ``reference`` (the method's mask cells) a matched control.
     Everything that can be refused is refused before the first cell is touched: the method's
-    name, every target compression against the model, an unwritable ``out``.
+    name, every target compression against the model, missing or damaged reference cells, an
+    unwritable ``out``.
     """
-    STRATEGIES[method]
+    cells = grid(config["compressions"], config["seeds"])
+    if reference is None:
+        STRATEGIES[method]
+    else:
+        MATCHED_CONTROLS[method]
+        references = CellStore(reference)
+        missing = sorted(set(cells) - set(references.require_intact()))
+        if missing:
+            raise PrunebenchError(
+                f"{method}: the method's masks lack cell {missing[0].name} under {reference}; "
+                "run its prune stage first"
+            )
     dataset = open_materialized(data)
     state_dict = load_state_dict(pretrained)
     with torch.device("meta"):
@@ -113,15 +172,27 @@ def prune_cells(
         code=code,
     )
 
+    def fingerprint_of(cell: Cell) -> str:
+        if reference is None:
+            return fingerprint(cell=cell.name, **inputs)
+        reference_masks = sha256_file(references.path(cell) / MASK_FILE)
+        return fingerprint(cell=cell.name, reference=reference_masks, **inputs)
+
     def compute(cell: Cell, staging: Path) -> None:
-        pruned = prune_cell(method, cell, state_dict, dataset, config, device=device)
+        if reference is None:
+            pruned = prune_cell(method, cell, state_dict, dataset, config, device=device)
+        else:
+            reference_file = references.path(cell) / MASK_FILE
+            pruned = matched_cell(
+                method, cell, state_dict, reference_file, dataset, config, device=device
+            )
         save_masks(staging / MASK_FILE, pruned.masks, pruned.metadata)
         write_csv_rows(staging / LAYER_FILE, pruned.layers)
 
     return run_cells(
         CellStore(out),
-        grid(config["compressions"], config["seeds"]),
-        lambda cell: fingerprint(cell=cell.name, **inputs),
+        cells,
+        fingerprint_of,
         compute,
         description=f"prune {method}",
     )

@@ -1,0 +1,331 @@
+"""Paired statistics that turn per-seed top-1 accuracies into verdicts.
+
+The method under evaluation is compared with each reference method (the baselines and the matched
+controls) and with the unpruned control. A seed fixes the data order for every method, so the
+evaluated method and a reference at one (target compression, seed) form a *pair*: the seed-to-seed
+variation they share cancels in their difference, and the comparison is a one-sample t on the
+per-pair differences (the paired t test) rather than a two-sample test that would count that
+shared variation as noise.
+
+Three families of comparisons are made:
+
+``points``
+    At every target compression of the evaluated method and for every reference: the mean over
+    seeds of (evaluated - reference) top-1, its 95% paired-t confidence interval and the two-sided
+    p-value of "no difference".
+``curves``
+    For every reference, one comparison of whole curves: per seed, the area under top-1 against
+    log2(target compression) of each method (:func:`curve_area`, normalised to an average top-1),
+    differenced and compared over seeds the same way (point ``"auc"``).
+``control``
+    The unpruned control is a single deterministic number, not a per-seed sample, so its
+    comparisons are one-sample t intervals of the accuracy change (evaluated - control) over the
+    evaluated method's seeds, per target and for the curve average.
+
+Many comparisons at a 5% level would each, by chance, claim a difference one time in twenty, so
+the p-values are Holm-Bonferroni adjusted within each family (:func:`holm`), which bounds the
+probability of any false claim in a family at ``alpha`` without assuming independence. A verdict
+is :data:`BETTER` or :data:`WORSE` only when the adjusted p-value is below ``alpha``; otherwise
+:data:`NO_DIFFERENCE`. The confidence intervals are per comparison (not simultaneous): they show
+the size and precision of a difference, the verdict carries the multiplicity correction.
+
+Accuracies and differences stay fractions in [0, 1], as in the cell files.
+"""
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+from prunebench.errors import PrunebenchError
+from prunebench.reporting.tables import compression_key
+
+BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
+CONFIDENCE = 0.95
+PAIR_KEYS = ["target_compression", "seed"]
+FAMILIES = ("points", "curves", "control")
+AUC = "auc"
+CONTROL = "control"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of the method under evaluation with a reference at one point.
+
+    ``delta``, ``ci_low`` and ``ci_high`` are top-1 fractions, positive when the evaluated method
+    is more accurate. With fewer than two pairs the interval and both p-values are NaN and the
+    verdict is :data:`NO_DIFFERENCE`: a single pair cannot separate a difference from noise.
+    """
+
+    reference: str
+    point: str
+    target_compression: float | None
+    family: str
+    n_pairs: int
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_holm: float
+    verdict: str
+
+
+def paired_interval(
+    differences: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float, float, float]:
+    """(mean, ci_low, ci_high, p_value) of a one-sample t on paired differences.
+
+    The interval is the two-sided ``confidence`` t interval of the mean difference and the p-value
+    the two-sided t test of a zero mean (``scipy.stats.ttest_1samp``).
+
+    Degenerate cases:
+
+    - Fewer than two differences: the mean (NaN for none) and NaN interval and p-value, since
+      no spread can be estimated.
+    - All differences identical (zero variance, which is exactly what a method compared with
+      itself gives, its cells being bit-identical): scipy's t statistic is undefined, so the
+      interval is ``[mean, mean]`` and the p-value 1.0 for a zero mean, 0.0 otherwise: the data
+      show no variation at all, so a non-zero mean is as certain as the data can make it.
+    """
+    values = np.asarray(differences, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"differences must be one-dimensional, got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("differences must be finite")
+    if values.size == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, math.nan, math.nan, math.nan
+    if np.all(values == values[0]):
+        # Exact equality, not a tolerance: a near-constant but genuinely varying sample has a
+        # finite (if large) t statistic, and scipy answers it correctly.
+        return mean, mean, mean, 1.0 if mean == 0.0 else 0.0
+    with warnings.catch_warnings():
+        # Nearly constant samples make scipy warn about precision loss in the variance; its
+        # answer is still the right one for the numbers it was given.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = scipy.stats.ttest_1samp(values, 0.0)
+        interval = result.confidence_interval(confidence_level=confidence)
+    return mean, float(interval.low), float(interval.high), float(result.pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni step-down adjusted p-values (monotone, capped at 1), same order as input.
+
+    With the m valid p-values sorted ascending, p_(1) <= ... <= p_(m), the adjusted value of the
+    k-th smallest is ``min(1, max_{j <= k} (m - j + 1) * p_(j))``: the smallest is tested at
+    alpha/m, the next at alpha/(m-1), and so on, and the running maximum keeps a larger p-value
+    from ever being adjusted below a smaller one. Rejecting where the adjusted value is below
+    alpha controls the family-wise error rate at alpha.
+
+    NaN p-values (comparisons that could not be made, e.g. from a single pair) are not part of
+    the family: they stay NaN and do not count in m, since a test never performed cannot produce
+    a false claim.
+    """
+    values = [float(p) for p in p_values]
+    valid = [i for i, p in enumerate(values) if not math.isnan(p)]
+    for i in valid:
+        if not 0.0 <= values[i] <= 1.0:
+            raise ValueError(f"p-value {values[i]} is not in [0, 1]")
+    adjusted = [math.nan] * len(values)
+    m = len(valid)
+    running = 0.0
+    # A stable sort keeps ties in input order, so the result does not depend on how ties break.
+    for rank, i in enumerate(sorted(valid, key=lambda i: values[i])):
+        running = max(running, min(1.0, (m - rank) * values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def curve_area(top1_by_target: Mapping[float, float]) -> float:
+    """Trapezoid area under top-1 against log2(target compression), divided by the log2 width of
+    the targets, i.e. the curve's average top-1 (a fraction, comparable to top-1).
+
+    Compression grows geometrically (2, 4, 8, ...), so log2 spacing gives each doubling the same
+    weight; uneven grids (2, 4, 16) are weighted by their actual log2 gaps. Dividing by the width
+    makes a flat curve's area equal to its top-1, whatever the targets. Needs at least two
+    distinct targets, all greater than zero.
+    """
+    if len(top1_by_target) < 2:
+        raise ValueError(f"a curve needs at least 2 targets, got {len(top1_by_target)}")
+    points = sorted((float(target), float(top1)) for target, top1 in top1_by_target.items())
+    targets = [target for target, _ in points]
+    if targets[0] <= 0.0 or not all(math.isfinite(t) for t in targets):
+        raise ValueError(f"target compressions must be finite and positive, got {targets}")
+    x = np.log2(np.array(targets))
+    y = np.array([top1 for _, top1 in points])
+    width = float(x[-1] - x[0])
+    if width <= 0.0:
+        raise ValueError(f"a curve needs at least 2 distinct targets, got {targets}")
+    return float(np.sum((y[1:] + y[:-1]) / 2.0 * np.diff(x)) / width)
+
+
+def compare(
+    evaluated: pd.DataFrame,
+    references: Mapping[str, pd.DataFrame],
+    control_top1: float | None,
+    *,
+    alpha: float = 0.05,
+) -> list[Comparison]:
+    """Compare the method under evaluation with each reference and with the unpruned control.
+
+    Each frame has at least the columns ``target_compression``, ``seed`` and ``top1``, one row per
+    (target, seed). Pairs are matched on (target_compression, seed); rows present in only one of
+    the two frames are left out (``n_pairs`` counts the pairs used). Per reference, one
+    ``points`` comparison per target compression of the evaluated method (ascending), then one
+    ``curves`` comparison ``"auc"`` over the seeds that have at least two common targets, each
+    seed's curves restricted to the targets both methods have for it. The ``control`` family
+    (only when ``control_top1`` is given) comes last: per target, then ``"auc"`` of each evaluated
+    seed's full curve. Holm adjustment is applied within each family; see the module docstring.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if control_top1 is not None and not math.isfinite(control_top1):
+        raise PrunebenchError(f"control top-1 must be finite, got {control_top1}")
+    ours = _pair_table(evaluated, "evaluated method")
+    targets = sorted(float(target) for target in ours["target_compression"].unique())
+
+    # (reference, point, target, family, differences), adjusted and judged once all are known.
+    raw: list[tuple[str, str, float | None, str, list[float]]] = []
+    for name, frame in references.items():
+        theirs = _pair_table(frame, f"reference {name!r}")
+        pairs = ours.merge(theirs, on=PAIR_KEYS, suffixes=("_evaluated", "_reference"))
+        pairs["difference"] = pairs["top1_evaluated"] - pairs["top1_reference"]
+        for target in targets:
+            at_target = pairs[pairs["target_compression"] == target].sort_values("seed")
+            raw.append(
+                (name, compression_key(target), target, "points", list(at_target["difference"]))
+            )
+        area_differences = []
+        for _, seed_pairs in pairs.groupby("seed", sort=True):
+            if len(seed_pairs) < 2:
+                continue
+            ours_area = curve_area(_curve(seed_pairs, "top1_evaluated"))
+            theirs_area = curve_area(_curve(seed_pairs, "top1_reference"))
+            area_differences.append(ours_area - theirs_area)
+        raw.append((name, AUC, None, "curves", area_differences))
+
+    if control_top1 is not None:
+        control = float(control_top1)
+        for target in targets:
+            at_target = ours[ours["target_compression"] == target].sort_values("seed")
+            raw.append(
+                (
+                    CONTROL,
+                    compression_key(target),
+                    target,
+                    "control",
+                    list(at_target["top1"] - control),
+                )
+            )
+        area_changes = [
+            curve_area(_curve(seed_rows, "top1")) - control
+            for _, seed_rows in ours.groupby("seed", sort=True)
+            if len(seed_rows) >= 2
+        ]
+        raw.append((CONTROL, AUC, None, "control", area_changes))
+
+    tested = [paired_interval(differences) for *_, differences in raw]
+    adjusted = [math.nan] * len(raw)
+    for family in FAMILIES:
+        members = [i for i, entry in enumerate(raw) if entry[3] == family]
+        for i, p_holm in zip(members, holm([tested[i][3] for i in members]), strict=True):
+            adjusted[i] = p_holm
+
+    comparisons = []
+    for (reference, point, target, family, differences), (delta, low, high, p), p_holm in zip(
+        raw, tested, adjusted, strict=True
+    ):
+        comparisons.append(
+            Comparison(
+                reference=reference,
+                point=point,
+                target_compression=target,
+                family=family,
+                n_pairs=len(differences),
+                delta=delta,
+                ci_low=low,
+                ci_high=high,
+                p_value=p,
+                p_holm=p_holm,
+                verdict=_verdict(delta, p_holm, alpha),
+            )
+        )
+    return comparisons
+
+
+def comparisons_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """One row per :class:`Comparison`, the dataclass fields as columns, in the given order."""
+    columns = [field.name for field in fields(Comparison)]
+    return pd.DataFrame([asdict(comparison) for comparison in comparisons], columns=columns)
+
+
+def _verdict(delta: float, p_holm: float, alpha: float) -> str:
+    # A NaN p-value compares False, so an undecidable comparison falls through to no difference.
+    if p_holm < alpha and delta > 0:
+        return BETTER
+    if p_holm < alpha and delta < 0:
+        return WORSE
+    return NO_DIFFERENCE
+
+
+def _curve(rows: pd.DataFrame, column: str) -> dict[float, float]:
+    return dict(zip(rows["target_compression"], rows[column], strict=True))
+
+
+def _pair_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """The (target_compression, seed, top1) columns of ``frame``, checked for pairing.
+
+    Targets become floats so that an integer 2 in one frame pairs with 2.0 in another. A repeated
+    (target, seed) would pair one run with several and bias the mean, and a NaN top-1 would
+    silently drop out of a mean, so both are refused.
+    """
+    missing = [column for column in [*PAIR_KEYS, "top1"] if column not in frame.columns]
+    if missing:
+        raise PrunebenchError(f"{what} lacks column(s) {', '.join(missing)}")
+    table = frame[[*PAIR_KEYS, "top1"]].copy()
+    table["target_compression"] = table["target_compression"].astype(float)
+    table["top1"] = table["top1"].astype(float)
+    if not np.all(np.isfinite(table["top1"])):
+        raise PrunebenchError(f"{what} has a non-finite top-1")
+    duplicated = table.duplicated(PAIR_KEYS, keep=False)
+    if duplicated.any():
+        first = table[duplicated].iloc[0]
+        raise PrunebenchError(
+            f"{what} has more than one row for target compression "
+            f"{first['target_compression']:g}, seed {first['seed']}"
+        )
+    return table.reset_index(drop=True)
+
+
+# In summary.json a verdict is a number, so that `dvc metrics diff` shows it changing.
+VERDICT_CODES = {BETTER: 1, NO_DIFFERENCE: 0, WORSE: -1}
+
+
+def verdict_metrics(comparisons: Sequence[Comparison]) -> dict[str, dict[str, dict[str, float]]]:
+    """``{reference: {point: {delta_top1, ci_low, ci_high, p_holm, verdict, n_seeds}}}``.
+
+    The layout of ``summary.json``'s ``verdicts``: keyed by the reference's name (or
+    ``"control"``) and the point (``"c2"``, ..., ``"auc"``), never by the evaluated method's name,
+    so a diff between two experiments compares their methods under evaluation point by point.
+    ``verdict`` is 1 (better), 0 (no detectable difference) or -1 (worse). NaN (an interval that
+    one seed cannot give) is left out: JSON has no NaN.
+    """
+    verdicts: dict[str, dict[str, dict[str, float]]] = {}
+    for comparison in comparisons:
+        values = {
+            "delta_top1": comparison.delta,
+            "ci_low": comparison.ci_low,
+            "ci_high": comparison.ci_high,
+            "p_holm": comparison.p_holm,
+        }
+        entry = {key: round(value, 6) for key, value in values.items() if math.isfinite(value)}
+        entry["verdict"] = VERDICT_CODES[comparison.verdict]
+        entry["n_seeds"] = comparison.n_pairs
+        verdicts.setdefault(comparison.reference, {})[comparison.point] = entry
+    return verdicts

@@ -1,0 +1,62 @@
+"""Matched controls: the method's own per-layer counts, filled at random or by magnitude.
+
+Appendix B of Blalock et al. (2020) asks every method to be compared with "random" and "magnitude"
+baselines that keep the *same layerwise proportions* as the method. Frankle et al. (ICLR 2021)
+use the same idea as an ablation: shuffle a method's mask within each layer and see whether the
+accuracy survives. Both separate the two things a pruning method decides:
+
+- its **allocation**, how many weights each layer keeps; a matched control copies it exactly;
+- its **selection**, which weights within a layer; a matched control replaces it by a seeded
+  random draw (``matched_random``) or by the largest magnitudes (``matched_mag``).
+
+If the method is no better than ``matched_random``, everything it gains comes from its
+allocation; if it beats ``matched_mag``, its within-layer choice beats magnitude's.
+
+A control needs the method's masks at the same (compression, seed) cell, so it is not a
+standalone strategy and lives in its own registry. Entry point: :func:`matched_masks`.
+"""
+
+from collections.abc import Callable, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from prunebench.errors import PrunebenchError
+from prunebench.masks import MaskSet, prunable_parameters
+from prunebench.registry import Registry
+from prunebench.strategies.allocation import top_k_masks
+from prunebench.strategies.scores import ScoreInputs, Scores, magnitude_scores, random_scores
+
+MATCHED_CONTROLS: Registry[Callable[[ScoreInputs], Scores]] = Registry("matched control")
+MATCHED_CONTROLS.add("matched_random", random_scores)
+MATCHED_CONTROLS.add("matched_mag", magnitude_scores)
+
+
+def matched_masks(
+    model: nn.Module,
+    control: str,
+    reference: Mapping[str, torch.Tensor],
+    *,
+    seed: int,
+    include_classifier: bool = False,
+) -> MaskSet:
+    """Masks that keep exactly ``reference``'s number of weights in every layer of ``model``.
+
+    Within a layer the weights with the highest ``control`` scores are kept (ties by position, as
+    in every allocation); ``seed`` seeds ``matched_random``. ``reference`` must mask exactly the
+    prunable weights of ``model`` (the method's own masks at the same cell).
+    """
+    score = MATCHED_CONTROLS[control]
+    parameters = prunable_parameters(model, include_classifier=include_classifier)
+    if set(reference) != set(parameters):
+        differing = sorted(set(reference) ^ set(parameters))
+        raise PrunebenchError(
+            f"the method's masks do not cover the prunable weights (first difference: "
+            f"{differing[0]!r}); re-run its prune stage"
+        )
+    scores = score(ScoreInputs(model, parameters, seed, None, F.cross_entropy))
+    return {name: top_k_masks([scores[name]], int(reference[name].sum()))[0] for name in parameters}
+
+
+__all__ = ["MATCHED_CONTROLS", "matched_masks"]
