@@ -88,3 +88,20 @@ def test_recipe_refuses_bad_values():
     with pytest.raises(PrunebenchError, match="unknown recipe key 'lr'"):
         Recipe().updated({"lr": 0.1})
     assert Recipe().updated({"epochs": 3, "patience": None}) == Recipe(epochs=3)
+    with pytest.raises(PrunebenchError, match="steps_per_epoch must be a positive whole number"):
+        Recipe(steps_per_epoch=0)
+    with pytest.raises(PrunebenchError, match="steps_per_epoch must be a positive whole number"):
+        Recipe(steps_per_epoch=2.5)
+
+
+@pytest.mark.parametrize("steps", [3, None])
+def test_steps_per_epoch_caps_each_epoch(sample, steps):
+    model = create_model("lenet5", sample.info.num_classes)
+    training_batches = []
+    model.register_forward_hook(
+        lambda module, args, _: training_batches.append(len(args[0])) if module.training else None
+    )
+    train(model, sample, Recipe(batch_size=50, epochs=2, patience=2, steps_per_epoch=steps),
+          seed=0, device=CPU)  # fmt: skip
+    per_epoch = -(-len(sample.train) // 50) if steps is None else steps
+    assert len(training_batches) == 2 * per_epoch

@@ -9,6 +9,7 @@ import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
+from itertools import islice
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,9 @@ class Recipe:
     """A training recipe: every knob that changes what a finetuning run produces.
 
     ``patience`` is the number of epochs without a new best validation top-1 after which
-    training stops; the best epoch's weights are what the run returns.
+    training stops; the best epoch's weights are what the run returns. ``steps_per_epoch`` caps an
+    epoch at that many optimizer steps, taken from the start of the epoch's seeded shuffle of the
+    whole train split (None: one pass over it): a budget knob for the small default benchmark.
     """
 
     optimizer: str = "adam"
@@ -41,6 +44,7 @@ class Recipe:
     epochs: int = 30
     patience: int = 5
     schedule: str = "fixed"
+    steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -69,6 +73,13 @@ class Recipe:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise PrunebenchError(f"recipe {name} must be a number, got {value!r}")
+        steps = self.steps_per_epoch
+        if steps is not None and (
+            isinstance(steps, bool) or not isinstance(steps, int) or steps < 1
+        ):
+            raise PrunebenchError(
+                f"recipe steps_per_epoch must be a positive whole number or null, got {steps!r}"
+            )
         if not isinstance(self.nesterov, bool):
             raise PrunebenchError(f"recipe nesterov must be true or false, got {self.nesterov!r}")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
@@ -168,16 +179,17 @@ def train(
         progress = tqdm(range(1, recipe.epochs + 1), desc=description, unit="epoch", leave=False)
         try:
             for epoch in progress:
+                batches = dataset.batches(
+                    "train",
+                    batch_size=recipe.batch_size,
+                    shuffle=True,
+                    generator=data_order,
+                    device=device,
+                    augment=True,
+                )
                 train_loss, train_top1 = _train_epoch(
                     model,
-                    dataset.batches(
-                        "train",
-                        batch_size=recipe.batch_size,
-                        shuffle=True,
-                        generator=data_order,
-                        device=device,
-                        augment=True,
-                    ),
+                    islice(batches, recipe.steps_per_epoch),
                     optimizer,
                     description=description,
                     epoch=epoch,
