@@ -287,3 +287,24 @@ def test_bad_frames_are_refused():
         compare(pd.concat([evaluated, evaluated.iloc[:1]]), {}, None)
     with pytest.raises(PrunebenchError, match="lacks column"):
         compare(evaluated, {"ref": evaluated.drop(columns="seed")}, None)
+
+
+def test_named_families_are_adjusted_apart_from_the_baselines():
+    # Identical data for two references: in one family each is adjusted over 2 x 2 points; in
+    # separate families each over 2 only, so its adjusted p is smaller.
+    rows = [(target, seed) for target in (2.0, 4.0) for seed in (0, 1, 2)]
+    evaluated = pd.DataFrame(
+        [{"target_compression": t, "seed": s, "top1": 0.8 + 0.01 * s} for t, s in rows]
+    )
+    reference = pd.DataFrame(
+        [{"target_compression": t, "seed": s, "top1": 0.7 + 0.013 * s} for t, s in rows]
+    )
+    references = {"baseline": reference, "matched_mag": reference}
+    together = compare(evaluated, references, None)
+    apart = compare(evaluated, references, None, family_names={"matched_mag": "matched"})
+    assert {c.family for c in apart} == {"points", "curves", "matched points", "matched curves"}
+    joint = {(c.reference, c.point): c.p_holm for c in together}
+    for comparison in apart:
+        if comparison.family.endswith("points"):
+            assert comparison.p_holm < joint[(comparison.reference, comparison.point)]
+            assert comparison.p_holm == pytest.approx(min(1.0, 2 * comparison.p_value))

@@ -154,20 +154,17 @@ def _answer(
     strategy: str, baselines: Sequence[str], comparisons: Sequence[Comparison], seeds: list
 ) -> list[str]:
     references = [name for name in baselines if any(c.reference == name for c in comparisons)]
-    point_count = sum(c.family == "points" for c in comparisons)
-    curve_count = sum(c.family == "curves" for c in comparisons)
+    families = _family_sizes(comparisons)
     lines = [
         f"Is `{strategy}` more accurate after pruning and finetuning than each baseline? Top-1 "
         f"difference in percentage points, `{strategy}` minus the baseline, paired over seeds "
         f"{', '.join(str(seed) for seed in seeds)} (n = {len(seeds)}), with its {INTERVAL}. "
         "*Across the curve* compares the area under top-1 against log₂(compression) over the "
         "targets, divided by its width (the curve's average top-1). A verdict of better or "
-        "worse needs a Holm-adjusted p below 0.05, within each family: the "
-        f"{point_count} comparisons at single compressions (every baseline and matched control "
-        f"× every target), the {curve_count} comparisons across the curve, and the comparisons "
-        "with the control. The intervals are per comparison; the verdict carries the "
-        "correction, so an interval that just excludes zero can still read as no detectable "
-        "difference.",
+        f"worse needs a Holm-adjusted p below 0.05 within its family ({families}). The "
+        "intervals are per comparison and the verdict carries the correction, so an interval "
+        "that excludes zero can still read as no detectable difference; the report says so "
+        "where it happens.",
         "",
     ]
     for reference in references:
@@ -175,6 +172,19 @@ def _answer(
     if not references:
         lines.append("- No baseline to compare with.")
     return lines
+
+
+def _family_sizes(comparisons: Sequence[Comparison]) -> str:
+    """``"baselines at single compressions: 25; ..."``: how many comparisons each family holds."""
+    names = {
+        "points": "baselines at single compressions",
+        "curves": "baselines across the curve",
+        "matched points": "matched controls at single compressions",
+        "matched curves": "matched controls across the curve",
+        "control": "the control",
+    }
+    sizes = pd.Series([c.family for c in comparisons]).value_counts(sort=False)
+    return "; ".join(f"{names.get(family, family)}: {count}" for family, count in sizes.items())
 
 
 def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
@@ -185,7 +195,10 @@ def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
     if curve is None:
         head = f"vs `{reference}`"
     else:
-        head = f"{VERDICT_WORDS[curve.verdict]} `{reference}` across the curve: {_interval(curve)}"
+        head = (
+            f"{VERDICT_WORDS[curve.verdict]} `{reference}` across the curve: {_interval(curve)}"
+            + _uncorrected(curve)
+        )
     parts = []
     for verdict in (BETTER, WORSE):
         found = [c for c in points if c.verdict == verdict]
@@ -199,6 +212,16 @@ def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
     if not parts:
         return head + "."
     return f"{head}. At single compressions: " + "; ".join(parts) + "."
+
+
+def _uncorrected(comparison: Comparison) -> str:
+    """A note where the interval excludes zero but the Holm-adjusted p does not reach 0.05."""
+    if comparison.verdict == NO_DIFFERENCE and (comparison.ci_low > 0 or comparison.ci_high < 0):
+        return (
+            f" (the interval excludes zero, but the Holm-adjusted p is {_p(comparison.p_holm)}: "
+            "more seeds would decide it)"
+        )
+    return ""
 
 
 def _largest(comparisons: Sequence[Comparison]) -> str:
@@ -237,7 +260,7 @@ def _matched_lines(
         }[random.verdict]
         lines.append(
             f"- {VERDICT_WORDS[random.verdict]} `matched_random` across the curve: "
-            f"{_interval(random)}; {meaning}."
+            f"{_interval(random)}{_uncorrected(random)}; {meaning}."
         )
     if magnitude is not None:
         meaning = {
@@ -249,7 +272,7 @@ def _matched_lines(
             meaning = "identical runs: within every layer it keeps exactly the largest weights"
         lines.append(
             f"- {VERDICT_WORDS[magnitude.verdict]} `matched_mag` across the curve: "
-            f"{_interval(magnitude)}; {meaning}."
+            f"{_interval(magnitude)}{_uncorrected(magnitude)}; {meaning}."
         )
     for comparison in (c for c in allocation if c.point == AUC):
         control, baseline = _comparison_names(comparison)

@@ -22,6 +22,10 @@ Three families of comparisons are made:
     comparisons are one-sample t intervals of the accuracy change (evaluated - control) over the
     evaluated method's seeds, per target and for the curve average.
 
+References can be given families of their own (``family_names``): the matched controls, which
+ask how the method's gain splits into allocation and choice of weights rather than whether it
+beats the field, are judged in ``matched points`` and ``matched curves``.
+
 Many comparisons at a 5% level would each, by chance, claim a difference one time in twenty, so
 the p-values are Holm-Bonferroni adjusted within each family (:func:`holm`), which bounds the
 probability of any false claim in a family at ``alpha`` without assuming independence. A verdict
@@ -47,7 +51,6 @@ from prunebench.reporting.tables import compression_key
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 CONFIDENCE = 0.95
 PAIR_KEYS = ["target_compression", "seed"]
-FAMILIES = ("points", "curves", "control")
 AUC = "auc"
 CONTROL = "control"
 
@@ -171,6 +174,7 @@ def compare(
     control_top1: float | None,
     *,
     alpha: float = 0.05,
+    family_names: Mapping[str, str] | None = None,
 ) -> list[Comparison]:
     """Compare the method under evaluation with each reference and with the unpruned control.
 
@@ -182,6 +186,11 @@ def compare(
     seed's curves restricted to the targets both methods have for it. The ``control`` family
     (only when ``control_top1`` is given) comes last: per target, then ``"auc"`` of each evaluated
     seed's full curve. Holm adjustment is applied within each family; see the module docstring.
+
+    ``family_names`` puts some references in families of their own: a reference mapped to
+    ``"matched"`` has its comparisons in the families ``"matched points"`` and ``"matched
+    curves"``, so that controls asking a different question (the matched controls) do not dilute
+    the baselines' verdicts.
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
@@ -193,13 +202,17 @@ def compare(
     # (reference, point, target, family, differences), adjusted and judged once all are known.
     raw: list[tuple[str, str, float | None, str, list[float]]] = []
     for name, frame in references.items():
+        group = (family_names or {}).get(name)
+        points, curves = (
+            ("points", "curves") if group is None else (f"{group} points", f"{group} curves")
+        )
         theirs = _pair_table(frame, f"reference {name!r}")
         pairs = ours.merge(theirs, on=PAIR_KEYS, suffixes=("_evaluated", "_reference"))
         pairs["difference"] = pairs["top1_evaluated"] - pairs["top1_reference"]
         for target in targets:
             at_target = pairs[pairs["target_compression"] == target].sort_values("seed")
             raw.append(
-                (name, compression_key(target), target, "points", list(at_target["difference"]))
+                (name, compression_key(target), target, points, list(at_target["difference"]))
             )
         area_differences = []
         for _, seed_pairs in pairs.groupby("seed", sort=True):
@@ -208,7 +221,7 @@ def compare(
             ours_area = curve_area(_curve(seed_pairs, "top1_evaluated"))
             theirs_area = curve_area(_curve(seed_pairs, "top1_reference"))
             area_differences.append(ours_area - theirs_area)
-        raw.append((name, AUC, None, "curves", area_differences))
+        raw.append((name, AUC, None, curves, area_differences))
 
     if control_top1 is not None:
         control = float(control_top1)
@@ -232,7 +245,7 @@ def compare(
 
     tested = [paired_interval(differences) for *_, differences in raw]
     adjusted = [math.nan] * len(raw)
-    for family in FAMILIES:
+    for family in dict.fromkeys(entry[3] for entry in raw):
         members = [i for i, entry in enumerate(raw) if entry[3] == family]
         for i, p_holm in zip(members, holm([tested[i][3] for i in members]), strict=True):
             adjusted[i] = p_holm

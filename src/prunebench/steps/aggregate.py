@@ -124,7 +124,12 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     if missing:
         raise PrunebenchError(f"no results for method {missing[0]!r}; run `dvc repro`")
     reference_cells = {name: per_method[name] for name in [*baselines, *matched]}
-    comparisons = compare(cells_table(evaluated), reference_cells, control["top1"])
+    comparisons = compare(
+        cells_table(evaluated),
+        reference_cells,
+        control["top1"],
+        family_names={name: "matched" for name in matched},
+    )
     allocation = [
         comparison
         for control_name, baseline in ALLOCATION_PAIRS
