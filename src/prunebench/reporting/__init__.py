@@ -9,7 +9,7 @@ from prunebench.reporting.checklist import ChecklistItem, RunEvidence, checklist
 from prunebench.reporting.disagreement import Disagreement, metric_disagreement
 from prunebench.reporting.figures import method_color, plot_accuracy
 from prunebench.reporting.report import render_report
-from prunebench.reporting.statistics import Comparison, compare, verdict_metrics
+from prunebench.reporting.statistics import Comparison, compare, rejudged, verdict_metrics
 from prunebench.reporting.tables import (
     cells_table,
     compression_key,
@@ -34,6 +34,7 @@ __all__ = [
     "metric_disagreement",
     "plot_accuracy",
     "plot_data",
+    "rejudged",
     "render_checklist",
     "render_report",
     "summary_metrics",

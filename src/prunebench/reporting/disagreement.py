@@ -70,7 +70,8 @@ class Disagreement:
         )
         if not self.detectable:
             return sentence + " Inside the noise: at least one interval includes zero."
-        if first.startswith("global_") and second.startswith("layer_"):
+        # The same score with the two allocations (global_mag and layer_mag, say).
+        if first.startswith("global_") and second == "layer_" + first.removeprefix("global_"):
             sentence += (
                 " This is the paper's observation: the global allocation wins per parameter, the"
                 " layerwise one per multiply-add."

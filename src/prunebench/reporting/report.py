@@ -57,6 +57,7 @@ VERDICT_WORDS = {
     NO_DIFFERENCE: "**not detectably different** from",
 }
 INTERVAL = f"{CONFIDENCE:.0%} paired-t CI over seeds"
+WITHIN = {"matched_mag": "the largest weights", "matched_random": "random weights"}
 
 
 def render_report(
@@ -69,16 +70,17 @@ def render_report(
     baselines: Sequence[str],
     matched: Sequence[str],
     comparisons: Sequence[Comparison],
-    allocation: Sequence[Comparison],
+    allocation: Mapping[str, Comparison],
     figures: Mapping[str, str],
 ) -> str:
     """The run's Markdown report.
 
     ``cells`` has one row per cell (every seed), ``grouped`` the mean and std per point;
     ``comparisons`` are :func:`prunebench.reporting.statistics.compare` of the method under
-    evaluation with ``baselines``, ``matched`` and the control; ``allocation`` the same of each
-    matched control with the baseline that shares its way of choosing weights (the allocation's
-    own effect). ``figures`` maps a caption to a path relative to the report.
+    evaluation with ``baselines``, ``matched`` and the control; ``allocation`` maps a matched
+    control to its comparison, across the curve, with the baseline that shares its way of
+    choosing weights within a layer (the effect of the method's allocation alone). ``figures``
+    maps a caption to a path relative to the report.
     """
     methods = [*methods_in_order(strategy, baselines), *matched]
     rows = select_methods(grouped, methods)
@@ -88,7 +90,7 @@ def render_report(
         "",
         "## Answer",
         "",
-        *_answer(strategy, baselines, comparisons, seeds),
+        *_answer(strategy, baselines, comparisons, seeds, len(allocation)),
         "",
         *_matched_lines(strategy, matched, comparisons, allocation),
         *_control_lines(strategy, control, comparisons),
@@ -126,14 +128,17 @@ def render_report(
         "## Figures",
         "",
         "Points: each seed; line: mean over seeds; band: 95% confidence interval of the mean "
-        "(Student t). The dashed horizontal line is the unpruned control.",
+        "(Student t). The dashed horizontal line is the unpruned control. A band is one "
+        "method's own spread, not a paired comparison: overlapping bands do not mean no "
+        "difference (the Answer's paired intervals decide that).",
         "",
         *([f"![{caption}]({path})\n" for caption, path in figures.items()] or ["None.\n"]),
         "## Metric disagreement",
         "",
         "Does the ranking by top-1 at fixed compression agree with the ranking at matched "
-        f"theoretical speedup? Gaps are per seed, with a {INTERVAL}; a flip whose intervals "
-        "include zero is noise, not a disagreement.",
+        f"theoretical speedup? Gaps are per seed, with a {INTERVAL} (per pair of methods, not "
+        "corrected for the number of pairs examined); a flip whose intervals include zero is "
+        "noise, not a disagreement.",
         "",
         *_disagreement_lines(_select_cells(cells, methods_in_order(strategy, baselines))),
         "",
@@ -151,10 +156,14 @@ def _select_cells(cells: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
 
 
 def _answer(
-    strategy: str, baselines: Sequence[str], comparisons: Sequence[Comparison], seeds: list
+    strategy: str,
+    baselines: Sequence[str],
+    comparisons: Sequence[Comparison],
+    seeds: list,
+    allocation_count: int,
 ) -> list[str]:
     references = [name for name in baselines if any(c.reference == name for c in comparisons)]
-    families = _family_sizes(comparisons)
+    families = _family_sizes(comparisons, allocation_count)
     lines = [
         f"Is `{strategy}` more accurate after pruning and finetuning than each baseline? Top-1 "
         f"difference in percentage points, `{strategy}` minus the baseline, paired over seeds "
@@ -174,17 +183,22 @@ def _answer(
     return lines
 
 
-def _family_sizes(comparisons: Sequence[Comparison]) -> str:
+def _family_sizes(comparisons: Sequence[Comparison], allocation: int) -> str:
     """``"baselines at single compressions: 25; ..."``: how many comparisons each family holds."""
     names = {
         "points": "baselines at single compressions",
         "curves": "baselines across the curve",
         "matched points": "matched controls at single compressions",
         "matched curves": "matched controls across the curve",
+        "self points": "the method against itself as a baseline, a sanity check",
+        "self curves": "the same across the curve",
         "control": "the control",
     }
     sizes = pd.Series([c.family for c in comparisons]).value_counts(sort=False)
-    return "; ".join(f"{names.get(family, family)}: {count}" for family, count in sizes.items())
+    described = [f"{names.get(family, family)}: {count}" for family, count in sizes.items()]
+    if allocation:
+        described.append(f"the allocation alone: {allocation}")
+    return "; ".join(described)
 
 
 def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
@@ -209,6 +223,7 @@ def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
         parts.append(f"no detectable difference at any of them ({_largest(undecided)})")
     elif undecided:
         parts.append(f"no detectable difference at {_targets(undecided)}")
+    parts[-1:] = [part + _uncorrected_points(points) for part in parts[-1:]]
     if not parts:
         return head + "."
     return f"{head}. At single compressions: " + "; ".join(parts) + "."
@@ -218,10 +233,18 @@ def _uncorrected(comparison: Comparison) -> str:
     """A note where the interval excludes zero but the Holm-adjusted p does not reach 0.05."""
     if comparison.verdict == NO_DIFFERENCE and (comparison.ci_low > 0 or comparison.ci_high < 0):
         return (
-            f" (the interval excludes zero, but the Holm-adjusted p is {_p(comparison.p_holm)}: "
-            "more seeds would decide it)"
+            f" (the interval excludes zero, but not after Holm's correction: adjusted p "
+            f"{_p(comparison.p_holm)})"
         )
     return ""
+
+
+def _uncorrected_points(comparisons: Sequence[Comparison]) -> str:
+    """The same note for the single compressions where it applies, listed once."""
+    flagged = [c for c in comparisons if _uncorrected(c)]
+    if not flagged:
+        return ""
+    return f" (at {_targets(flagged)} the interval excludes zero, but not after Holm's correction)"
 
 
 def _largest(comparisons: Sequence[Comparison]) -> str:
@@ -237,7 +260,7 @@ def _matched_lines(
     strategy: str,
     matched: Sequence[str],
     comparisons: Sequence[Comparison],
-    allocation: Sequence[Comparison],
+    allocation: Mapping[str, Comparison],
 ) -> list[str]:
     """What the matched controls show: allocation versus choice of weights within a layer."""
     if not matched:
@@ -254,8 +277,8 @@ def _matched_lines(
     if random is not None:
         meaning = {
             BETTER: "which weights it keeps within a layer matters, beyond how many",
-            NO_DIFFERENCE: "its choice within a layer adds nothing detectable: its result comes "
-            "from its per-layer allocation",
+            NO_DIFFERENCE: "no detectable gain from its choice within a layer: as far as these "
+            "seeds can tell, its result comes from its per-layer allocation",
             WORSE: "random weights in its layer sizes do better than its own choice",
         }[random.verdict]
         lines.append(
@@ -269,30 +292,26 @@ def _matched_lines(
             WORSE: "magnitude would choose better within its layer sizes",
         }[magnitude.verdict]
         if magnitude.ci_low == magnitude.ci_high == 0:
-            meaning = "identical runs: within every layer it keeps exactly the largest weights"
+            meaning = "identical results: within every layer it keeps the largest weights"
         lines.append(
             f"- {VERDICT_WORDS[magnitude.verdict]} `matched_mag` across the curve: "
             f"{_interval(magnitude)}{_uncorrected(magnitude)}; {meaning}."
         )
-    for comparison in (c for c in allocation if c.point == AUC):
-        control, baseline = _comparison_names(comparison)
+    for control, comparison in allocation.items():
+        baseline = comparison.reference
+        uniform = " (in effect a uniform one)" if baseline == "random" else ""
         lines.append(
-            f"- The allocation alone: `{control}` is {VERDICT_WORDS[comparison.verdict]} "
-            f"`{baseline}` across the curve (the same choice within a layer, different layer "
-            f"sizes): {_interval(comparison)}; so `{strategy}`'s per-layer allocation is "
+            f"- Its allocation, with the choice within a layer held fixed: `{control}` is "
+            f"{VERDICT_WORDS[comparison.verdict]} `{baseline}` across the curve: "
+            f"{_interval(comparison)}{_uncorrected(comparison)}; so with {WITHIN[control]} "
+            f"chosen within each layer, `{strategy}`'s per-layer allocation is "
             + {
-                BETTER: f"better than `{baseline}`'s.",
-                NO_DIFFERENCE: f"not detectably different from `{baseline}`'s.",
-                WORSE: f"worse than `{baseline}`'s.",
+                BETTER: f"better than `{baseline}`'s{uniform}.",
+                NO_DIFFERENCE: f"not detectably different from `{baseline}`'s{uniform}.",
+                WORSE: f"worse than `{baseline}`'s{uniform}.",
             }[comparison.verdict]
         )
     return [*lines, ""]
-
-
-def _comparison_names(comparison: Comparison) -> tuple[str, str]:
-    """``(matched control, baseline)`` of an allocation comparison (reference "c vs b")."""
-    control, baseline = comparison.reference.split(" vs ")
-    return control, baseline
 
 
 def _control_lines(
@@ -313,7 +332,8 @@ def _control_lines(
         if found:
             label = what if verdict == NO_DIFFERENCE else f"a detectable {what}"
             where = "at every target" if len(found) == len(changes) else f"at {_targets(found)}"
-            sentence += f" {label[0].upper()}{label[1:]} {where}."
+            sentence += f" {label[0].upper()}{label[1:]} {where}"
+            sentence += (_uncorrected_points(found) if verdict == NO_DIFFERENCE else "") + "."
     return [sentence]
 
 
@@ -445,10 +465,6 @@ def _percent(value: Any, suffix: str = "%") -> str:
 
 def _recipe(recipe: Mapping[str, Any]) -> str:
     return ", ".join(f"{key} {value}" for key, value in recipe.items()) or "n/a"
-
-
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(f"`{name}`" for name in names) or "none"
 
 
 def _finite(value: Any) -> bool:

@@ -39,7 +39,7 @@ Accuracies and differences stay fractions in [0, 1], as in the cell files.
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -89,10 +89,12 @@ def paired_interval(
 
     - Fewer than two differences: the mean (NaN for none) and NaN interval and p-value, since
       no spread can be estimated.
-    - All differences identical (zero variance, which is exactly what a method compared with
-      itself gives, its cells being bit-identical): scipy's t statistic is undefined, so the
-      interval is ``[mean, mean]`` and the p-value 1.0 for a zero mean, 0.0 otherwise: the data
-      show no variation at all, so a non-zero mean is as certain as the data can make it.
+    - All differences zero (what a method compared with itself gives, its cells being
+      bit-identical): scipy's t statistic is undefined; the interval is ``[0, 0]`` and the
+      p-value 1.0.
+    - All differences equal but not zero: no spread can be estimated either, and with a few
+      seeds and accuracies that move in steps of one test image this can happen by chance, so
+      the interval and p-value are NaN (undecided) rather than a certainty the data cannot give.
     """
     values = np.asarray(differences, dtype=float)
     if values.ndim != 1:
@@ -107,7 +109,7 @@ def paired_interval(
     if np.all(values == values[0]):
         # Exact equality, not a tolerance: a near-constant but genuinely varying sample has a
         # finite (if large) t statistic, and scipy answers it correctly.
-        return mean, mean, mean, 1.0 if mean == 0.0 else 0.0
+        return (0.0, 0.0, 0.0, 1.0) if mean == 0.0 else (mean, math.nan, math.nan, math.nan)
     with warnings.catch_warnings():
         # Nearly constant samples make scipy warn about precision loss in the variance; its
         # answer is still the right one for the numbers it was given.
@@ -342,3 +344,16 @@ def verdict_metrics(comparisons: Sequence[Comparison]) -> dict[str, dict[str, di
         entry["n_seeds"] = comparison.n_pairs
         verdicts.setdefault(comparison.reference, {})[comparison.point] = entry
     return verdicts
+
+
+def rejudged(comparisons: Sequence[Comparison], *, alpha: float = 0.05) -> list[Comparison]:
+    """``comparisons`` Holm-adjusted again as one family, with their verdicts renewed.
+
+    For comparisons made by separate :func:`compare` calls that form one question together,
+    such as each matched control against its baseline across the curve.
+    """
+    adjusted = holm([comparison.p_value for comparison in comparisons])
+    return [
+        replace(comparison, p_holm=p_holm, verdict=_verdict(comparison.delta, p_holm, alpha))
+        for comparison, p_holm in zip(comparisons, adjusted, strict=True)
+    ]

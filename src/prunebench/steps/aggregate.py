@@ -98,6 +98,7 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         grouped_table,
         plot_accuracy,
         plot_data,
+        rejudged,
         render_report,
         summary_metrics,
         verdict_metrics,
@@ -124,22 +125,22 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     if missing:
         raise PrunebenchError(f"no results for method {missing[0]!r}; run `dvc repro`")
     reference_cells = {name: per_method[name] for name in [*baselines, *matched]}
+    # The method run again as a baseline is a sanity check (it must come out identical), not a
+    # comparison: a family of its own keeps it from making the real verdicts stricter.
+    families = {name: "matched" for name in matched} | {strategy: "self"}
     comparisons = compare(
-        cells_table(evaluated),
-        reference_cells,
-        control["top1"],
-        family_names={name: "matched" for name in matched},
+        cells_table(evaluated), reference_cells, control["top1"], family_names=families
     )
-    allocation = [
-        comparison
-        for control_name, baseline in ALLOCATION_PAIRS
-        if control_name in matched and baseline in baselines
-        for comparison in compare(
-            reference_cells[control_name],
-            {f"{control_name} vs {baseline}": reference_cells[baseline]},
-            None,
-        )
-    ]
+    # Each matched control against the baseline sharing its choice within a layer, across the
+    # curve: the effect of the method's allocation alone, judged as one family.
+    pairs = [(name, baseline) for name, baseline in ALLOCATION_PAIRS
+             if name in matched and baseline in baselines]  # fmt: skip
+    curves = [
+        next(c for c in compare(reference_cells[name], {baseline: reference_cells[baseline]}, None)
+             if c.point == "auc")
+        for name, baseline in pairs
+    ]  # fmt: skip
+    allocation = dict(zip([name for name, _ in pairs], rejudged(curves), strict=True))
 
     _write_csv(results / "cells.csv", table)
     _write_csv(results / "aggregate.csv", grouped)
