@@ -14,10 +14,11 @@ the appendix is listed, in the paper's order and grouping (four groups; the rand
 The wording is our paraphrase of the paper's items, never its sentences.
 """
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from prunebench.reporting.tables import finite, percent, recipe_text
 
 # What each registry baseline is, in the paper's taxonomy: (score, allocation). Only random and
 # magnitude are listed; any other baseline counts as "another technique". This will be replaced
@@ -155,7 +156,7 @@ def _method_items(run: RunEvidence) -> list[ChecklistItem]:
             "author",
             "the author describes the method; prunebench records the strategy "
             f"`{run.strategy}` and its hyperparameters in params.yaml and in every cell's "
-            f"metrics file, and the finetuning recipe: {_recipe(run.finetune)}",
+            f"metrics file, and the finetuning recipe: {recipe_text(run.finetune, 'not recorded')}",
         ),
         ChecklistItem(
             METHOD,
@@ -191,7 +192,7 @@ def _experiment_items(run: RunEvidence) -> list[ChecklistItem]:
             "hyperparameters or accuracy stated",
             "met",
             f"{run.model_citation}; starting weights: {run.pretrained} (control top-1 "
-            f"{_percent(run.control_top1)})",
+            f"{percent(run.control_top1)})",
         )
     else:
         architecture = ChecklistItem(
@@ -235,7 +236,7 @@ def _data_settings_item(run: RunEvidence) -> ChecklistItem:
         text,
         "met",
         f"batch size {run.finetune['batch_size']}, augmentation: {run.augmentation}; "
-        f"full recipe: {_recipe(run.finetune)}",
+        f"full recipe: {recipe_text(run.finetune, 'not recorded')}",
     )
 
 
@@ -284,10 +285,10 @@ def _range_item(run: RunEvidence) -> ChecklistItem:
     problems = []
     if len(targets) < MIN_OPERATING_POINTS:
         problems.append(f"only {span}: use at least {MIN_OPERATING_POINTS}")
-    if run.control_top1 is None or not _finite(run.control_top1):
+    if run.control_top1 is None or not finite(run.control_top1):
         problems.append("no control top-1 to measure the drop against")
         drop_text = ""
-    elif top1 is None or not _finite(top1):
+    elif top1 is None or not finite(top1):
         problems.append(f"no top-1 of `{run.strategy}` at {_ratio(largest)}")
         drop_text = ""
     else:
@@ -315,11 +316,11 @@ def _range_item(run: RunEvidence) -> ChecklistItem:
 def _raw_accuracy_item(run: RunEvidence) -> ChecklistItem:
     text = "Raw accuracy, not only a change in accuracy, given at every point"
     missing = [
-        value for value in sorted(set(run.targets)) if not _finite(run.evaluated_top1.get(value))
+        value for value in sorted(set(run.targets)) if not finite(run.evaluated_top1.get(value))
     ]
-    if not run.targets or missing or not _finite(run.control_top1):
+    if not run.targets or missing or not finite(run.control_top1):
         gaps = [f"top-1 at {_ratio(value)}" for value in missing]
-        if not _finite(run.control_top1):
+        if not finite(run.control_top1):
             gaps.append("the control's top-1")
         return ChecklistItem(RESULT, text, "not met", f"missing: {', '.join(gaps) or 'points'}")
     metrics = "top-1 and top-5" if run.has_top5 else "top-1 (top-5 missing)"
@@ -328,7 +329,7 @@ def _raw_accuracy_item(run: RunEvidence) -> ChecklistItem:
         text,
         "met",
         f"{metrics} at each of {len(set(run.targets))} targets, beside the unpruned control "
-        f"(top-1 {_percent(run.control_top1)})",
+        f"(top-1 {percent(run.control_top1)})",
     )
 
 
@@ -482,17 +483,5 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(f"`{name}`" for name in names) or "none"
 
 
-def _recipe(recipe: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in recipe.items()) or "not recorded"
-
-
 def _ratio(value: float) -> str:
     return f"{value:g}×"
-
-
-def _percent(value: Any) -> str:
-    return f"{100 * float(value):.2f}%" if _finite(value) else "n/a"
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

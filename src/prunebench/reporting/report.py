@@ -34,7 +34,13 @@ from prunebench.reporting.statistics import (
     WORSE,
     Comparison,
 )
-from prunebench.reporting.tables import methods_in_order, select_methods
+from prunebench.reporting.tables import (
+    finite,
+    methods_in_order,
+    percent,
+    recipe_text,
+    select_methods,
+)
 
 # Where the model comes from, for the checklist's architecture items.
 MODEL_CITATIONS = {
@@ -321,7 +327,7 @@ def _control_lines(
     if not changes:
         return []
     sentence = (
-        f"**Against the unpruned control** (top-1 {_percent(control.get('top1'))}): change in "
+        f"**Against the unpruned control** (top-1 {percent(control.get('top1'))}): change in "
         f"top-1 of `{strategy}`: "
         + "; ".join(f"{_target(c)} {_interval(c, short=True)}" for c in changes)
         + "."
@@ -367,11 +373,11 @@ def _evidence(
         matched=list(matched),
         targets=sorted(float(value) for value in evaluated["target_compression"]),
         seeds_per_point=seeds,
-        control_top1=control.get("top1") if _finite(control.get("top1")) else None,
+        control_top1=control.get("top1") if finite(control.get("top1")) else None,
         evaluated_top1=dict(
             zip(evaluated["target_compression"].astype(float), evaluated["top1_mean"], strict=True)
         ),
-        has_top5=_all_finite(rows["top5_mean"]) and _finite(control.get("top5")),
+        has_top5=_all_finite(rows["top5_mean"]) and finite(control.get("top5")),
         has_speedup=_all_finite(rows["compression"]) and _all_finite(rows["speedup"]),
         interval=f"tables: mean ± sample std over seeds; comparisons: {INTERVAL} (n = {seeds}); "
         "figures: every seed, the mean and a 95% CI band",
@@ -394,9 +400,9 @@ def _setup_lines(setup: Mapping[str, Any], control: Mapping[str, Any]) -> list[s
     return [
         f"- Dataset: `{setup.get('dataset', 'n/a')}`; model: `{setup.get('model', 'n/a')}`",
         f"- Pretrained model: {pretrained.get('source', 'n/a')} (top-1 "
-        f"{_percent(pretrained.get('top1'))}); the control is this model evaluated on the test "
-        f"split: top-1 {_percent(control.get('top1'))}, top-5 {_percent(control.get('top5'))}",
-        f"- Finetuning (same for every method): {_recipe(setup.get('finetune') or {})}; "
+        f"{percent(pretrained.get('top1'))}); the control is this model evaluated on the test "
+        f"split: top-1 {percent(control.get('top1'))}, top-5 {percent(control.get('top5'))}",
+        f"- Finetuning (same for every method): {recipe_text(setup.get('finetune') or {})}; "
         f"augmentation: {setup.get('augmentation', 'n/a')}",
         f"- Seeds: {', '.join(str(seed) for seed in seeds) or 'n/a'} (n = {len(seeds)}); "
         f"target compressions: {compressions or 'n/a'}",
@@ -431,8 +437,8 @@ def _long_table(
     lines = [
         "| method | target | compression | speedup | top-1 | top-5 | seeds |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| control (unpruned) | 1 | 1.00 | 1.00 | {_percent(control.get('top1'), '')} | "
-        f"{_percent(control.get('top5'), '')} | — |",
+        f"| control (unpruned) | 1 | 1.00 | 1.00 | {percent(control.get('top1'), '')} | "
+        f"{percent(control.get('top5'), '')} | — |",
     ]
     for method in methods:
         for _, point in rows[rows["strategy"] == method].iterrows():
@@ -459,18 +465,6 @@ def _mean_std(mean: float, std: float) -> str:
     return f"{100 * mean:.2f} ± {spread}"
 
 
-def _percent(value: Any, suffix: str = "%") -> str:
-    return f"{100 * float(value):.2f}{suffix}" if _finite(value) else "n/a"
-
-
-def _recipe(recipe: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in recipe.items()) or "n/a"
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _all_finite(values: pd.Series) -> bool:
     return bool(len(values)) and bool(values.notna().all())
 
@@ -485,7 +479,7 @@ def _seed_table(cells: pd.DataFrame, methods: Sequence[str], strategy: str) -> l
         mine = cells[cells["strategy"] == method]
         for target, rows in mine.groupby("target_compression", sort=True):
             by_seed = dict(zip(rows["seed"], rows["top1"], strict=True))
-            values = [_percent(by_seed.get(seed), "") if seed in by_seed else "—" for seed in seeds]
+            values = [percent(by_seed.get(seed), "") if seed in by_seed else "—" for seed in seeds]
             lines.append(
                 f"| {_method_label(method, strategy)} | {target:g} | " + " | ".join(values) + " |"
             )

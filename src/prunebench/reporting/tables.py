@@ -238,5 +238,20 @@ def _number(value: Any) -> float | int | None:
     return round(value, DIGITS) if math.isfinite(value) else None
 
 
+def finite(value: Any) -> bool:
+    """A real, finite number (not a bool, not None, not NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def percent(value: Any, suffix: str = "%") -> str:
+    """A fraction as ``"88.07%"``; ``"n/a"`` where there is no finite number."""
+    return f"{100 * float(value):.2f}{suffix}" if finite(value) else "n/a"
+
+
+def recipe_text(recipe: Mapping[str, Any], missing: str = "n/a") -> str:
+    """A recipe as ``"optimizer adam, learning_rate 0.0003, ..."``."""
+    return ", ".join(f"{key} {value}" for key, value in recipe.items()) or missing
+
+
 def _cell_name(cell: Mapping[str, Any]) -> str:
     return "/".join(str(cell.get(key, "?")) for key in KEYS)
