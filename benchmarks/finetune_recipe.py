@@ -48,9 +48,9 @@ def main() -> None:
             for batch_size, steps in RECIPES:
                 recipe = Recipe(batch_size=batch_size, epochs=1, patience=1, steps_per_epoch=steps)
                 start = time.perf_counter()
-                tuned, _ = finetune_cell(
-                    "lenet5", pretrained, masks, dataset, recipe, seed=0, device=CPU
-                )
+                tuned = finetune_cell(
+                    "lenet5", pretrained, masks, {}, dataset, recipe, seed=0, device=CPU
+                ).model
                 seconds = time.perf_counter() - start
                 top1 = evaluate(tuned, dataset.batches("test", batch_size=1000), CPU)["top1"]
                 cells.append(f"{100 * top1:.2f}% {seconds:.1f}s")

@@ -15,6 +15,12 @@ from prunebench.numerics import pin_cpu_numerics
 
 pin_cpu_numerics()
 
+# A researcher's own strategies (`strategy: package.module:attribute`) may live in the checkout's
+# strategies/ folder, which the stages that load them declare as a dep. Appended, so that it
+# never shadows an installed module.
+STRATEGIES_FOLDER = Path(__file__).resolve().parent.parent / "strategies"
+sys.path.append(str(STRATEGIES_FOLDER))
+
 from prunebench.errors import PrunebenchError  # noqa: E402
 from prunebench.files import read_json  # noqa: E402
 from prunebench.sources import code_digest  # noqa: E402

@@ -8,8 +8,9 @@ from common import code_digest, device_from_environment, read_json, run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--masks", required=True, type=Path, help="the prune stage's output")
-    parser.add_argument("--finetuned", required=True, type=Path)
+    parser.add_argument(
+        "--finetuned", required=True, type=Path, help="the finetune stage's output (with masks)"
+    )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--config", default="resolved/evaluate.json", type=Path)
     parser.add_argument("--data", default="data/splits", type=Path)
@@ -18,7 +19,6 @@ def main() -> None:
 
     evaluate_cells(
         read_json(args.config),
-        masks=args.masks,
         finetuned=args.finetuned,
         out=args.out,
         data=args.data,

@@ -14,6 +14,9 @@ def main() -> None:
     )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--config", default="resolved/prune.json", type=Path)
+    parser.add_argument(
+        "--options", type=Path, help="resolved/strategy.json: the method under evaluation's options"
+    )
     parser.add_argument("--data", default="data/splits", type=Path)
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     args = parser.parse_args()
@@ -28,6 +31,7 @@ def main() -> None:
         device=device_from_environment(),
         code=code_digest(Path(__file__)),
         reference=args.reference,
+        options=read_json(args.options)["options"] if args.options else None,
     )
 
 

@@ -18,6 +18,7 @@ from prunebench.reporting.checklist import (
     checklist,
     render_checklist,
 )
+from prunebench.reporting.methods import Methods
 
 PAPER = (
     Path(__file__).resolve().parents[1]
@@ -55,10 +56,42 @@ ORDER = [
 ]
 AUTHOR_ONLY = 4  # the four items about the proposed method itself
 
+
+def parts(score, allocation="global", structure="unstructured", schedule="one_shot"):
+    """One method's declared properties, as in the aggregate config's ``strategies``."""
+    return {"score": score, "allocation": allocation, "structure": structure,
+            "schedule": schedule, "options": {}}  # fmt: skip
+
+
+# What each method is: the checklist reads it from here, never from the names.
+PROPERTIES = {
+    "lamp": parts("lamp"),
+    "random": parts("random"),
+    "global_mag": parts("magnitude"),
+    "layer_mag": parts("magnitude", "layerwise"),
+    "global_grad": parts("gradient"),
+    "layer_grad": parts("gradient", "layerwise"),
+    "imp": parts("magnitude", schedule="iterative"),
+    "random_channel": parts("random", structure="channel"),
+    "matched_random": parts("random", "matched"),
+    "matched_mag": parts("magnitude", "matched"),
+}
+FULL_METHODS = Methods(
+    "lamp",
+    ["random", "global_mag", "layer_mag", "global_grad", "layer_grad"],
+    ["matched_random", "matched_mag"],
+    PROPERTIES,
+)
+
+
+def run_with(run: RunEvidence | None = None, **methods) -> RunEvidence:
+    """``run`` (FULL by default) with its methods changed (strategy, baselines, matched, ...)."""
+    run = run or FULL
+    return dataclasses.replace(run, methods=dataclasses.replace(run.methods, **methods))
+
+
 FULL = RunEvidence(
-    strategy="lamp",
-    baselines=["random", "global_mag", "layer_mag", "global_grad", "layer_grad"],
-    matched=["matched_random", "matched_mag"],
+    methods=FULL_METHODS,
     targets=[2, 4, 8, 16, 32],
     seeds_per_point=3,
     control_top1=0.9012,
@@ -89,8 +122,7 @@ FULL = RunEvidence(
 )
 BARE = dataclasses.replace(
     FULL,
-    baselines=[],
-    matched=[],
+    methods=Methods("lamp", [], [], PROPERTIES),
     targets=[32],
     seeds_per_point=1,
     control_top1=None,
@@ -195,7 +227,7 @@ def test_two_seeds_leave_multiple_runs_open():
 
 
 def test_without_matched_random_the_sub_item_and_its_parent_are_open():
-    items = checklist(dataclasses.replace(FULL, matched=["matched_mag"]))
+    items = checklist(run_with(matched=["matched_mag"]))
     random_parent, global_random, matched_random = _by_group(items)["Compared against"][:3]
     assert global_random.status == "met"
     assert matched_random.status == "not met" and "matched_random" in matched_random.evidence
@@ -205,22 +237,45 @@ def test_without_matched_random_the_sub_item_and_its_parent_are_open():
 
 
 def test_the_method_is_not_its_own_baseline():
-    run = dataclasses.replace(
-        FULL, strategy="layer_mag", baselines=["random", "layer_mag", "global_grad"]
-    )
+    run = run_with(strategy="layer_mag", baselines=["random", "layer_mag", "global_grad"])
     magnitude_parent, plain_magnitude = _by_group(checklist(run))["Compared against"][3:5]
     assert plain_magnitude.status == "not met"
     assert magnitude_parent.status == "not met"
 
 
 def test_without_other_techniques_that_comparison_is_open():
-    run = dataclasses.replace(FULL, baselines=["random", "global_mag", "layer_mag"])
+    run = run_with(baselines=["random", "global_mag", "layer_mag"])
     other, how = _by_group(checklist(run))["Compared against"][6:]
     assert (other.status, how.status) == ("author", "not met")
     assert "only random and magnitude baselines" in other.evidence
     full_how = _by_group(checklist(FULL))["Compared against"][7]
     assert "reimplemented in prunebench" in full_how.evidence
     assert "same finetuning recipe" in full_how.evidence
+
+
+def test_kinds_of_baseline_come_from_the_declared_properties():
+    # Iterative magnitude and channel random are other techniques, not the paper's plain
+    # baselines; a researcher's own name declared as plain global magnitude is one.
+    run = run_with(
+        baselines=["imp", "random_channel", "mylab.mag:strategy"],
+        properties=PROPERTIES | {"mylab.mag:strategy": parts("magnitude")},
+    )
+    compared = _by_group(checklist(run))["Compared against"]
+    random_parent, global_random, _, magnitude_parent, plain_magnitude = compared[:5]
+    assert global_random.status == "not met" and random_parent.status == "not met"
+    assert plain_magnitude.status == "met" and "`mylab.mag:strategy`" in plain_magnitude.evidence
+    assert magnitude_parent.status == "met"
+    assert "`imp`, `random_channel`" in compared[6].evidence
+    # A matched control is recognised by its score, whatever its name.
+    renamed = run_with(
+        matched=["shuffle_a", "shuffle_b"],
+        properties=PROPERTIES | {"shuffle_a": parts("random", "matched"),
+                                 "shuffle_b": parts("magnitude", "matched")},
+    )  # fmt: skip
+    matched_random, matched_magnitude = [_by_group(checklist(renamed))["Compared against"][i]
+                                         for i in (2, 5)]  # fmt: skip
+    assert matched_random.status == "met" and "`shuffle_a`" in matched_random.evidence
+    assert matched_magnitude.status == "met" and "`shuffle_b`" in matched_magnitude.evidence
 
 
 def test_a_mild_curve_leaves_the_extreme_compression_item_open_with_the_numbers():

@@ -2,10 +2,14 @@
 
 The cells mimic LeNet-5 on Fashion-MNIST pruned by ``lamp`` against two baselines and lamp's two
 matched controls, five targets, three seeds. Artists are found through their ``gid``
-(``seeds:NAME``, ``band:NAME``, ``mean:NAME``) on the returned figure.
+(``seeds:NAME``, ``band:NAME``, ``mean:NAME``) on the returned figure. Colours and markers come
+from the properties each method declares (``PROPERTIES``), never from its name.
 """
 
+import colorsys
+import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -14,7 +18,8 @@ from matplotlib.collections import PathCollection, PolyCollection
 from scipy import stats
 
 from prunebench.errors import PrunebenchError
-from prunebench.reporting.figures import plot_accuracy
+from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
+from prunebench.reporting.methods import Methods
 from prunebench.reporting.tables import cells_table
 
 TARGETS = [2, 4, 8, 16, 32]
@@ -31,6 +36,28 @@ CURVES = {
 }
 BASELINES = ["random", "global_mag"]
 MATCHED = ["matched_random", "matched_mag"]
+
+
+def parts(score, allocation="global", structure="unstructured", schedule="one_shot"):
+    """One method's declared properties, as in the aggregate config's ``strategies``."""
+    return {"score": score, "allocation": allocation, "structure": structure,
+            "schedule": schedule, "options": {}}  # fmt: skip
+
+
+PROPERTIES = {
+    "lamp": parts("lamp"),
+    "random": parts("random"),
+    "global_mag": parts("magnitude"),
+    "layer_mag": parts("magnitude", "layerwise"),
+    "imp": parts("magnitude", schedule="iterative"),
+    "gmp": parts("magnitude", schedule="gradual"),
+    "global_channel_l1": parts("channel_l1", structure="channel"),
+    "layer_channel_l1": parts("channel_l1", "layerwise", structure="channel"),
+    "matched_random": parts("random", "matched"),
+    "matched_mag": parts("magnitude", "matched"),
+    "matched_grad": parts("gradient", "matched"),
+}
+METHODS = Methods("lamp", BASELINES, MATCHED, PROPERTIES)
 # Seed offsets (percentage points), growing with compression as real spreads do.
 OFFSETS = [-0.25, 0.05, 0.3]
 CONTROL = {"top1": 0.9012, "top5": 0.9981}
@@ -68,9 +95,13 @@ def cells() -> pd.DataFrame:
     return make_cells()
 
 
-def draw(cells, path, **options):
-    arguments = {"strategy": "lamp", "baselines": BASELINES, "matched": MATCHED, "setup": SETUP}
-    return plot_accuracy(cells, CONTROL, path, **{**arguments, **options})
+def draw(cells, path, methods=METHODS, **options):
+    """Plot ``cells``; ``options`` change the run's methods (strategy, baselines, matched)."""
+    changed = {
+        key: options.pop(key) for key in ("strategy", "baselines", "matched") if key in options
+    }
+    methods = dataclasses.replace(methods, **changed)
+    return plot_accuracy(cells, CONTROL, path, methods=methods, setup=SETUP, **options)
 
 
 def artists(figure, kind, prefix):
@@ -192,7 +223,7 @@ def test_another_matched_name_gets_a_dash_dot_line(cells, tmp_path):
     renamed = cells.replace({"strategy": {"matched_mag": "matched_grad"}})
     figure = draw(renamed, tmp_path / "f.png", matched=["matched_random", "matched_grad"])
     labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert "matched_grad (lamp's layer sizes)" in labels
+    assert "matched_grad (lamp's layer sizes, gradient)" in labels
     lines = artists(figure, type(figure.axes[0].lines[0]), "mean:")
     assert lines["matched_grad"].get_linestyle() == "-."
 
@@ -209,3 +240,82 @@ def test_a_method_without_results_is_an_error(cells, tmp_path, option):
     with pytest.raises(PrunebenchError, match="no results for method .* \\(have: "):
         draw(cells, path, **option)
     assert not path.exists()
+
+
+def lightness(color) -> float:
+    return colorsys.rgb_to_hls(*color)[1]
+
+
+def hue(color) -> float:
+    return colorsys.rgb_to_hls(*color)[0]
+
+
+def test_one_score_shares_a_hue_and_the_allocation_sets_the_shade():
+    dark, light = method_color("global_mag", METHODS), method_color("layer_mag", METHODS)
+    assert dark != light
+    assert hue(dark) == pytest.approx(hue(light), abs=0.02)
+    assert lightness(dark) < lightness(light)  # global dark, layerwise light
+    # The same holds for a score of the researcher's own, and for channel scores.
+    own = Methods("mylab.taylor:global", ["mylab.taylor:layer"], (), {
+        "mylab.taylor:global": parts("taylor"), "mylab.taylor:layer": parts("taylor", "layerwise")
+    })  # fmt: skip
+    dark, light = method_color("mylab.taylor:global", own), method_color("mylab.taylor:layer", own)
+    assert hue(dark) == pytest.approx(hue(light), abs=0.02) and lightness(dark) < lightness(light)
+    channels = [method_color(name, METHODS) for name in ("global_channel_l1", "layer_channel_l1")]
+    assert hue(channels[0]) == pytest.approx(hue(channels[1]), abs=0.02)
+    # Different scores: different hues; the schedule changes the marker, not the colour.
+    assert method_color("lamp", METHODS) != method_color("global_mag", METHODS)
+    assert method_color("imp", METHODS) == method_color("gmp", METHODS)
+    assert method_color("imp", METHODS) == method_color("global_mag", METHODS)
+
+
+def test_the_colour_follows_the_properties_not_the_name():
+    # A name that says magnitude, declared with a random score: drawn as random is.
+    misleading = Methods("global_mag", [], (), {"global_mag": parts("random")})
+    assert method_color("global_mag", misleading) == method_color("random", METHODS)
+    # An unknown score's hue is stable and the same for every method declaring it.
+    first = Methods("a", ["b"], (), {"a": parts("snip"), "b": parts("snip")})
+    assert method_color("a", first) == method_color("b", first) == method_color("a", first)
+
+
+def test_markers_come_from_structure_and_schedule():
+    markers = {name: method_marker(name, METHODS) for name in PROPERTIES}
+    assert markers["global_mag"] == markers["layer_mag"] == markers["lamp"] == "o"
+    assert markers["global_channel_l1"] == markers["layer_channel_l1"] == "s"
+    assert markers["imp"] == "D" and markers["gmp"] == "v"
+    assert method_marker("unknown", METHODS) == "*"
+
+
+def test_the_drawn_figure_uses_the_properties(cells, tmp_path):
+    renamed = cells.replace({"strategy": {"random": "imp", "global_mag": "layer_channel_l1"}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph missing from the legend's font would warn
+        figure = draw(renamed, tmp_path / "f.png", baselines=["imp", "layer_channel_l1"])
+    lines = artists(figure, type(figure.axes[0].lines[0]), "mean:")
+    assert lines["imp"].get_marker() == "D" and lines["layer_channel_l1"].get_marker() == "s"
+    assert lines["lamp"].get_marker() == "o"
+    assert lines["imp"].get_color() == method_color("global_mag", METHODS)
+    # The evaluated method still stands out: thickest line, first in the legend.
+    assert lines["lamp"].get_linewidth() > max(
+        lines[n].get_linewidth() for n in lines if n != "lamp"
+    )
+    # Matched controls keep the evaluated method's colour and their hollow markers.
+    assert lines["matched_mag"].get_color() == lines["lamp"].get_color()
+    assert lines["matched_mag"].get_marker() == "s"
+    assert lines["matched_mag"].get_markerfacecolor() == "white"
+    title = figure.axes[0].get_legend().get_title().get_text()
+    assert "colour: score; dark global, light layerwise" in title
+    assert "● one-shot" in title and "■ channels" in title and "◆ iterative" in title
+
+
+def test_an_external_method_name_is_drawn(cells, tmp_path):
+    name = "mylab.taylor:strategy"
+    renamed = cells.replace({"strategy": {"lamp": name}})
+    methods = Methods(name, BASELINES, MATCHED, PROPERTIES | {name: parts("taylor")})
+    path = tmp_path / "f.png"
+    figure = draw(renamed, path, methods=methods)
+    assert path.stat().st_size > 10_000
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels[0] == f"{name} (evaluated)"
+    assert "matched_mag (mylab.taylor:strategy's layer sizes, magnitude)" in labels
+    assert name in artists(figure, type(figure.axes[0].lines[0]), "mean:")

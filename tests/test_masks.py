@@ -158,7 +158,7 @@ def test_binary_masks_of_another_dtype_are_accepted(tmp_path):
     ("corrupt", "message"),
     [
         (lambda masks: masks.update({"fc9.weight": masks.pop("fc1.weight")}), "'fc9.weight'"),
-        (lambda masks: masks.update({"conv1.bias": torch.ones(20)}), "'conv1.bias'"),
+        (lambda masks: masks.update({"conv1.bias": torch.ones(21)}), "'conv1.bias' has shape"),
         (lambda masks: masks.update({"conv2.weight": torch.ones(50, 20, 3, 3)}), "shape"),
         (lambda masks: masks["conv1.weight"].view(-1).__setitem__(0, 2), "'conv1.weight'"),
         (
@@ -166,7 +166,7 @@ def test_binary_masks_of_another_dtype_are_accepted(tmp_path):
             "'conv2.weight' holds values other than 0, 1",
         ),
     ],
-    ids=["unknown_name", "not_a_weight", "wrong_shape", "value_2", "value_half"],
+    ids=["unknown_name", "bias_wrong_shape", "wrong_shape", "value_2", "value_half"],
 )
 def test_mask_files_that_do_not_fit_are_rejected_naming_the_key(tmp_path, corrupt, message):
     model, masks = lenet_and_masks()

@@ -2,9 +2,12 @@
 
 The curves mimic LeNet-5 on Fashion-MNIST: the global allocation (``global_mag``) keeps more
 accuracy per parameter but saves fewer multiply-adds than the layerwise one (``layer_mag``), the
-paper's metric disagreement.
+paper's metric disagreement. What each method is comes from the properties its strategy
+declares (``PROPERTIES``, as the resolve stage writes them into the aggregate config), never
+from its name.
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -13,6 +16,9 @@ import pytest
 
 from prunebench.errors import PrunebenchError
 from prunebench.reporting import (
+    Methods,
+    allocation_pairs,
+    budget_table,
     cells_table,
     compare,
     compression_key,
@@ -21,8 +27,10 @@ from prunebench.reporting import (
     metric_disagreement,
     plot_data,
     render_report,
+    steps_difference,
     summary_metrics,
 )
+from prunebench.reporting.budget import budget_note, differs
 
 COMPRESSIONS = [2, 4, 8, 16, 32]
 PARAMS_TOTAL = 431_080
@@ -35,6 +43,28 @@ CURVES = {
     "random": ([88.0, 85.0, 78.0, 65.0, 40.0], [1.95, 3.85, 7.4, 14.0, 26.0]),
 }
 BASELINES = ["global_mag", "layer_mag", "random"]
+
+
+def parts(score, allocation="global", structure="unstructured", schedule="one_shot", **options):
+    """One method's declared properties, as in the aggregate config's ``strategies``."""
+    return {"score": score, "allocation": allocation, "structure": structure,
+            "schedule": schedule, "options": options}  # fmt: skip
+
+
+PROPERTIES = {
+    "lamp": parts("lamp"),
+    "global_mag": parts("magnitude"),
+    "layer_mag": parts("magnitude", "layerwise"),
+    "random": parts("random"),
+    "global_grad": parts("gradient"),
+    "layer_grad": parts("gradient", "layerwise", minibatches=1),
+    "imp": parts("magnitude", schedule="iterative", rounds=3),
+    "gmp": parts("magnitude", schedule="gradual"),
+    "global_channel_l1": parts("channel_l1", structure="channel"),
+    "matched_random": parts("random", "matched"),
+    "matched_mag": parts("magnitude", "matched"),
+}
+METHODS = Methods("lamp", BASELINES, (), PROPERTIES)
 CONTROL = {"strategy": "control", "target_compression": 1, "top1": 0.9012, "top5": 0.9981}
 SETUP = {
     "benchmark": "fashion_mnist_sample_lenet5",
@@ -52,8 +82,10 @@ FIGURES = {
 }
 
 
-def make_cell(strategy: str, target: float, seed: int, top1: float, speedup: float) -> dict:
-    """One evaluate-stage result file, as in docs/design.md."""
+def make_cell(
+    strategy: str, target: float, seed: int, top1: float, speedup: float, steps: int = 160
+) -> dict:
+    """One evaluate-stage result file, as in docs/design.md (two epochs of 80 steps by default)."""
     nonzero = round(PARAMS_TOTAL / target)
     return {
         "strategy": strategy,
@@ -87,6 +119,7 @@ def make_cell(strategy: str, target: float, seed: int, top1: float, speedup: flo
                 for epoch in (1, 2)
             ],
         },  # fmt: skip
+        "budget": {"epochs": 2, "steps": steps, "rounds": 1},
         "provenance": {"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu", "params": {}},
     }
 
@@ -152,6 +185,7 @@ def test_grouped_mean_and_sample_std_match_numpy(grouped):
     assert list(grouped.columns) == [
         "strategy", "target_compression", "n_seeds", "top1_mean", "top1_std", "top5_mean",
         "top5_std", "loss_mean", "loss_std", "compression", "effective_compression", "speedup",
+        "budget_epochs", "budget_steps", "budget_rounds",
     ]  # fmt: skip
 
 
@@ -166,15 +200,16 @@ def test_compression_keys_are_compact():
 
 
 def test_summary_layout_and_gap_to_best_baseline(grouped):
-    summary = summary_metrics(grouped, CONTROL, "lamp", BASELINES)
+    summary = summary_metrics(grouped, CONTROL, METHODS)
     json.dumps(summary, allow_nan=False)  # valid JSON for `dvc metrics diff`
     assert set(summary) == {"control", "strategy", "baselines"}
     assert summary["control"] == {"top1": 0.9012, "top5": 0.9981}
     assert list(summary["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
     assert set(summary["baselines"]) == set(BASELINES)
     assert set(summary["baselines"]["random"]["c8"]) == {
-        "n_seeds", "top1_mean", "top1_std", "top5_mean", "compression", "speedup",
+        "n_seeds", "top1_mean", "top1_std", "top5_mean", "compression", "speedup", "budget_steps",
     }  # fmt: skip
+    assert summary["strategy"]["c8"]["budget_steps"] == 160
     for target in COMPRESSIONS:
         at = grouped[grouped["target_compression"] == target].set_index("strategy")["top1_mean"]
         point = summary["strategy"][compression_key(target)]
@@ -184,32 +219,33 @@ def test_summary_layout_and_gap_to_best_baseline(grouped):
 
 
 def test_summary_when_the_strategy_is_also_a_baseline(grouped):
-    summary = summary_metrics(grouped, CONTROL, "layer_mag", BASELINES)
+    methods = dataclasses.replace(METHODS, strategy="layer_mag")
+    summary = summary_metrics(grouped, CONTROL, methods)
     assert set(summary["baselines"]) == set(BASELINES)  # identical across experiments
     at32 = grouped[grouped["target_compression"] == 32].set_index("strategy")["top1_mean"]
     gap = summary["strategy"]["c32"]["top1_minus_best_baseline"]
     assert gap == pytest.approx(
         at32["layer_mag"] - max(at32["global_mag"], at32["random"]), abs=1e-6
     )
-    data = plot_data(grouped, CONTROL, "layer_mag", BASELINES)
+    data = plot_data(grouped, CONTROL, methods)
     assert list(dict.fromkeys(data["method"])) == ["layer_mag", "global_mag", "random"]
     assert len(data) == 3 * len(COMPRESSIONS)
 
 
 def test_single_seed_summary_leaves_out_the_std():
     single = grouped_table(cells_table(make_cells(seeds=(0,))))
-    summary = summary_metrics(single, CONTROL, "lamp", BASELINES)
+    summary = summary_metrics(single, CONTROL, METHODS)
     assert "top1_std" not in summary["strategy"]["c2"]
     json.dumps(summary, allow_nan=False)
 
 
 def test_a_method_without_results_is_an_error(grouped):
     with pytest.raises(PrunebenchError, match="no results for method 'synflow'"):
-        summary_metrics(grouped, CONTROL, "synflow", BASELINES)
+        summary_metrics(grouped, CONTROL, dataclasses.replace(METHODS, strategy="synflow"))
 
 
 def test_plot_data_is_in_percent_and_carries_the_control(grouped):
-    data = plot_data(grouped, CONTROL, "lamp", BASELINES)
+    data = plot_data(grouped, CONTROL, METHODS)
     columns = ["method", "compression", "speedup", "top1", "top1_std", "control_top1"]
     assert list(data.columns) == columns
     assert data["method"].iloc[0] == "lamp"
@@ -296,11 +332,29 @@ def test_no_disagreement_when_one_method_dominates():
 
 
 def test_the_paper_observation_appears_on_the_realistic_grid():
-    found = metric_disagreement(cells_table(make_cells(seeds=(0, 1, 2))))
+    found = metric_disagreement(cells_table(make_cells(seeds=(0, 1, 2))), METHODS)
     pairs = {(d.winner_at_compression, d.winner_at_speedup) for d in found if d.detectable}
     assert ("global_mag", "layer_mag") in pairs
     sentence = next(str(d) for d in found if d.winner_at_speedup == "layer_mag")
     assert "paper's observation" in sentence
+
+
+def test_the_paper_observation_is_read_from_properties_not_names():
+    # G and L: one score, structure and schedule; G global, L layerwise. No name says so.
+    cells = constructed(*G_WINS_PER_PARAMETER)
+    allocations = Methods("G", ["L"], (), {"G": parts("taylor"), "L": parts("taylor", "layerwise")})
+    (found,) = metric_disagreement(cells, allocations)
+    assert found.allocation_only and "paper's observation" in str(found)
+    # A different schedule, or no properties at all: a flip, but not the paper's pattern.
+    scheduled = {"G": parts("taylor", schedule="iterative"), "L": parts("taylor", "layerwise")}
+    for methods in (Methods("G", ["L"], (), scheduled), None):
+        (found,) = metric_disagreement(cells, methods)
+        assert not found.allocation_only and "paper's observation" not in str(found)
+    # Named like the registry's pair but declared with different scores: not the pattern either.
+    renamed = cells.replace({"strategy": {"G": "global_mag", "L": "layer_mag"}})
+    different = {"global_mag": parts("magnitude"), "layer_mag": parts("gradient", "layerwise")}
+    (found,) = metric_disagreement(renamed, Methods("global_mag", ["layer_mag"], (), different))
+    assert not found.allocation_only
 
 
 # The matched controls of lamp: its layer sizes, random or magnitude weights within each layer.
@@ -339,9 +393,7 @@ def full_run(seeds=(0, 1, 2), compressions=COMPRESSIONS) -> tuple[pd.DataFrame, 
     }
     setup = {**SETUP, "seeds": list(seeds), "augmentation": "none"}
     arguments = dict(
-        strategy="lamp",
-        baselines=BASELINES,
-        matched=matched,
+        methods=Methods("lamp", BASELINES, matched, PROPERTIES),
         comparisons=comparisons,
         allocation=allocation,
         figures=FIGURES,
@@ -413,3 +465,284 @@ def test_the_report_follows_the_data_with_few_seeds_and_points():
     assert "- [ ] Several runs per point" in report
     assert "± n/a" in report and "n/a to n/a" in report
     assert "no detectable difference at any of them (largest" in report
+
+
+# --- What each method is: read from its declared properties -------------------------------------
+
+
+def test_allocation_pairs_come_from_the_declared_properties():
+    methods = Methods("lamp", BASELINES, ["matched_random", "matched_mag"], PROPERTIES)
+    assert allocation_pairs(methods) == [
+        ("matched_random", "random"),
+        ("matched_mag", "global_mag"),
+    ]
+    # Only a global, unstructured, one-shot baseline of the control's score qualifies: the
+    # iterative, gradual, layerwise and channel ones differ in more than the allocation.
+    others = Methods("lamp", ["imp", "gmp", "layer_mag", "global_channel_l1", "random"],
+                     ["matched_random", "matched_mag"], PROPERTIES)  # fmt: skip
+    assert allocation_pairs(others) == [("matched_random", "random")]
+    assert allocation_pairs(dataclasses.replace(methods, matched=())) == []
+
+
+def test_allocation_pairs_with_external_method_names():
+    external = {
+        "mylab.taylor:strategy": parts("taylor", "layerwise"),
+        "mylab.mag:global_v2": parts("magnitude"),
+        "mylab.taylor:global": parts("taylor"),
+        "mylab.matched:taylor": parts("taylor", "matched"),
+    }
+    methods = Methods(
+        "mylab.taylor:strategy",
+        ["random", "mylab.mag:global_v2", "mylab.taylor:global", "global_mag"],
+        ["matched_random", "matched_mag", "mylab.matched:taylor"],
+        PROPERTIES | external,
+    )
+    # The first qualifying baseline in the params' order, whatever its name.
+    assert allocation_pairs(methods) == [
+        ("matched_random", "random"),
+        ("matched_mag", "mylab.mag:global_v2"),
+        ("mylab.matched:taylor", "mylab.taylor:global"),
+    ]
+
+
+def test_methods_from_the_aggregate_config_need_every_method_declared():
+    config = {
+        "strategy": "mylab.taylor:strategy",
+        "baselines": ["random", "lamp"],
+        "matched_controls": ["matched_random"],
+        "strategies": PROPERTIES | {"mylab.taylor:strategy": parts("taylor")},
+    }
+    methods = Methods.from_config(config)
+    assert methods.all == ["mylab.taylor:strategy", "random", "lamp", "matched_random"]
+    assert methods.part("lamp", "score") == "lamp"
+    undeclared = {**config, "strategies": {**PROPERTIES}}
+    with pytest.raises(PrunebenchError, match="method 'mylab.taylor:strategy'"):
+        Methods.from_config(undeclared)
+    incomplete = {**config, "strategies": {**config["strategies"], "random": {"score": "random"}}}
+    with pytest.raises(PrunebenchError, match="no allocation, structure, schedule for .*'random'"):
+        Methods.from_config(incomplete)
+
+
+def test_an_external_method_name_is_a_plain_key_and_label():
+    name = "mylab.taylor:strategy"
+    cells = [
+        {**cell, "strategy": name} if cell["strategy"] == "lamp" else cell for cell in make_cells()
+    ]
+    grouped = grouped_table(cells_table(cells))
+    methods = Methods(name, [*BASELINES, name], (), PROPERTIES | {name: parts("taylor")})
+    summary = summary_metrics(grouped, CONTROL, methods)
+    json.dumps(summary, allow_nan=False)
+    assert list(summary["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
+    assert set(summary["baselines"]) == {*BASELINES, name}
+    # `dvc metrics diff` joins the nesting with dots: every joined key is still unique.
+    flat = [
+        f"{section}.{method}.{point}.{field}"
+        for section in ("baselines",)
+        for method, points in summary[section].items()
+        for point, values in points.items()
+        for field in values
+    ]
+    assert len(flat) == len(set(flat))
+    assert f"baselines.{name}.c2.top1_mean" in flat
+
+
+# --- Training budget ------------------------------------------------------------------------------
+
+
+def budget_run(lamp_steps: int, schedule="iterative", **setup) -> tuple[pd.DataFrame, str]:
+    """The full run with lamp's cells at ``lamp_steps`` optimizer steps (the others at 160).
+
+    lamp is declared with ``schedule`` (iterative: as if run in rounds, as ``imp`` is).
+    """
+    table, arguments = full_run()
+    table = table.copy()
+    table.loc[table["strategy"] == "lamp", "budget_steps"] = lamp_steps
+    arguments["setup"] = {**arguments["setup"], **setup}
+    lamp = parts("lamp", schedule=schedule)
+    arguments["methods"] = dataclasses.replace(
+        arguments["methods"], properties=PROPERTIES | {"lamp": lamp}
+    )
+    return table, render(table, arguments)
+
+
+def test_steps_difference_flags_more_than_ten_percent_only():
+    table, _ = full_run()
+    table = table.copy()
+    # Against 160 steps: 176 and 144 are exactly 10% away, 177 and 143 just more.
+    cases = [(480, 2.0, True), (176, 0.10, False), (177, 0.10625, True), (144, -0.10, False),
+             (143, -0.10625, True), (160, 0, False)]  # fmt: skip
+    for steps, expected, flagged in cases:
+        table.loc[table["strategy"] == "lamp", "budget_steps"] = steps
+        relative = steps_difference(table, "lamp", "global_mag")
+        assert relative == pytest.approx(expected)
+        assert differs(relative) is flagged
+        assert steps_difference(table, "lamp", "global_mag", target=8) == pytest.approx(expected)
+    assert budget_note(2.0) == "differs (+200%)"
+    assert budget_note(0.1) == "+10%"
+    assert budget_note(None) == "n/a" and not differs(None)
+
+
+def test_a_budget_difference_is_flagged_on_every_comparison_with_the_remedy():
+    table, report = budget_run(480)
+    section = report.split("### Every comparison")[1].split("## Figures")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
+    for row in rows:
+        expected = "| — |" if row.startswith("| control |") else "| differs (+200%) |"
+        assert row.endswith(expected), row
+    answer = report.split("## Answer")[1].split("## Setup")[0]
+    assert answer.count("†") == len(BASELINES) + 2 + 1  # each baseline, each control, the note
+    assert "**Unequal training budgets.**" in answer
+    assert "`global_mag` (+200%), `layer_mag` (+200%)" in answer
+    assert "run `dvc exp run -S equal_budget=true`." in answer
+    budget = report.split("### Training budget")[1].split("### Every seed")[0]
+    assert "| **lamp** (evaluated) | iterative | 1 | 2 | 480 | 15 of 15 |" in budget
+    assert "| global_mag | one-shot | 1 | 2 | 160 | 15 of 15 |" in budget
+
+
+def test_a_budget_within_ten_percent_is_not_flagged():
+    _, report = budget_run(176)
+    section = report.split("### Every comparison")[1].split("## Figures")[0]
+    assert "differs" not in section and "| +10% |" in section
+    assert "†" not in report and "equal_budget=true" not in report
+
+
+def test_with_equal_budget_already_on_the_report_says_so():
+    _, report = budget_run(480, equal_budget=True)
+    assert "equal_budget=true" not in report
+    assert "already finetunes one-shot methods for as many rounds" in report
+    assert "- Training budget: equalised (`equal_budget` true)" in report
+    _, report = budget_run(160, equal_budget=False)
+    assert "- Training budget: not equalised (`equal_budget` false)" in report
+
+
+def test_between_one_shot_methods_the_budget_gap_is_early_stoppings():
+    _, report = budget_run(80, schedule="one_shot")
+    assert "| differs (-50%) |" in report
+    assert "the gap comes from early stopping" in report and "equal_budget=true" not in report
+
+
+def test_budget_table_per_method():
+    table, _ = full_run()
+    table = table.copy()
+    imp = table["strategy"] == "lamp"
+    table.loc[imp, ["budget_epochs", "budget_steps", "budget_rounds"]] = [6, 480, 3]
+    table.loc[imp & (table["seed"] == 0), "budget_steps"] = 450  # early stopping, one seed
+    methods = Methods(
+        "lamp", BASELINES, (), PROPERTIES | {"lamp": parts("lamp", schedule="iterative")}
+    )
+    budgets = budget_table(table, ["lamp", "random"], methods).set_index("method")
+    assert budgets.loc["lamp", "schedule"] == "iterative"
+    assert budgets.loc["lamp", "steps"] == pytest.approx((450 + 2 * 480) / 3)
+    assert (budgets.loc["lamp", "rounds"], budgets.loc["random", "rounds"]) == (3, 1)
+    assert budgets.loc["random", "cells_with_budget"] == len(COMPRESSIONS) * 3
+
+
+def test_records_without_a_budget_are_unknown_not_an_error():
+    old = [{key: value for key, value in cell.items() if key != "budget"} for cell in make_cells()]
+    table = cells_table(old)
+    assert table[["budget_epochs", "budget_steps", "budget_rounds"]].isna().all().all()
+    grouped = grouped_table(table)
+    assert grouped["budget_steps"].isna().all()
+    summary = summary_metrics(grouped, CONTROL, METHODS)
+    json.dumps(summary, allow_nan=False)
+    assert "budget_steps" not in summary["strategy"]["c2"]
+    assert steps_difference(table, "lamp", "random") is None
+    # A mixture: the cells with a budget count, the others are left out of the means.
+    mixed = cells_table(old[:10] + make_cells()[10:])
+    assert mixed["budget_steps"].notna().sum() == len(mixed) - 10
+    # The report renders, says the budget is unknown and flags nothing.
+    full, arguments = full_run()
+    full = full.copy()
+    full[["budget_epochs", "budget_steps", "budget_rounds"]] = np.nan
+    report = render(full, arguments)
+    assert "No cell records its training budget" in report
+    assert "| **lamp** (evaluated) | one-shot | n/a | n/a | n/a | 0 of 15 |" in report
+    section = report.split("### Every comparison")[1].split("## Figures")[0]
+    assert "| n/a |" in section and "differs" not in section and "†" not in report
+
+
+# --- The aggregate step, on cells written to disk ------------------------------------------------
+
+
+def write_cells(root, cells: list[dict]) -> None:
+    """Each cell's record as an intact cell directory, as the evaluate step leaves it."""
+    from prunebench.grid import Cell, CellStore
+
+    store = CellStore(root)
+    for cell in cells:
+        with store.writing(Cell(float(cell["target_compression"]), cell["seed"]), "test") as out:
+            (out / "metrics.json").write_text(json.dumps(cell))
+
+
+def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
+    from prunebench.steps.aggregate import aggregate
+
+    name = "mylab.lamp:strategy"  # an external method under evaluation, iterative
+    inputs = {"recipe": SETUP["finetune"], "pretrained_sha256": "p" * 64, "data_sha256": "d" * 64}
+    seeds, compressions = (0, 1, 2), [2, 8, 32]
+    records = []
+    iterative = {"epochs": 6, "steps": 480, "rounds": 3}
+    for cell in make_cells(seeds, compressions):
+        budget = iterative if cell["strategy"] == "lamp" else cell["budget"]
+        records.append(cell | {"inputs": inputs, "budget": budget})
+    for control_name, (top1s, speedups) in MATCHED_CURVES.items():
+        for target in compressions:
+            index = COMPRESSIONS.index(target)
+            for seed in seeds:
+                cell = make_cell(control_name, target, seed, top1s[index] / 100 - 0.001 * seed,
+                                 speedups[index])  # fmt: skip
+                records.append(cell | {"inputs": inputs})
+    results = tmp_path / "results"
+    by_method = {}
+    for record in records:
+        by_method.setdefault(record["strategy"], []).append(record)
+    write_cells(results / "cells/strategy", [r | {"strategy": name} for r in by_method["lamp"]])
+    # An older baseline record, written before budgets: unknown, not an error.
+    del by_method["random"][0]["budget"]
+    for method in BASELINES:
+        write_cells(results / "cells/baselines" / method, by_method[method])
+    for method in MATCHED_CURVES:
+        write_cells(results / "cells/matched" / method, by_method[method])
+    (results / "control.json").write_text(json.dumps(
+        CONTROL | {"loss": 0.3, "inputs": inputs, "num_classes": 10,
+                   "provenance": {"prunebench": "0.1.0", "params": {}}}))  # fmt: skip
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps({"kind": "published", "name": "lenet5.pt", "sha256": "a" * 64}))
+    data = tmp_path / "dataset.json"
+    data.write_text(json.dumps({"info": {"augmentation": "none"}}))
+    config = {
+        "benchmark": SETUP["benchmark"], "dataset": SETUP["dataset"], "model": SETUP["model"],
+        "seeds": list(seeds), "compressions": compressions, "strategy": name,
+        "baselines": BASELINES, "matched_controls": list(MATCHED_CURVES), "equal_budget": False,
+        "strategies": PROPERTIES | {name: parts("lamp", schedule="iterative", rounds=3)},
+    }  # fmt: skip
+
+    aggregate(config, results=results, source=source, data=data)
+
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["strategy"]["c8"]["budget_steps"] == 480
+    assert summary["baselines"]["global_mag"]["c8"]["budget_steps"] == 160
+    assert {"matched_random", "matched_mag", "random", "control"} <= set(summary["verdicts"])
+    cells_csv = pd.read_csv(results / "cells.csv")
+    assert {"budget_epochs", "budget_steps", "budget_rounds"} <= set(cells_csv.columns)
+    assert cells_csv["budget_steps"].isna().sum() == 1
+    assert {"budget_epochs", "budget_steps"} <= set(pd.read_csv(results / "aggregate.csv"))
+    report = (results / "report.md").read_text()
+    assert f"# Pruning benchmark: `{name}`" in report
+    # Both allocation pairs, found from the properties alone.
+    assert "`matched_random` is **" in report and "`matched_mag` is **" in report
+    assert report.count("- Its allocation, with the choice within a layer held fixed") == 2
+    assert "| differs (+200%) |" in report and "`dvc exp run -S equal_budget=true`" in report
+    assert f"| **{name}** (evaluated) | iterative | 3 | 6 | 480 | 9 of 9 |" in report
+    assert "| random | one-shot | 1 | 2 | 160 | 8 of 9 |" in report
+    assert "- Training budget: not equalised (`equal_budget` false)" in report
+    assert (results / "figures/top1_vs_compression.png").stat().st_size > 10_000
+
+
+def test_the_aggregate_step_refuses_undeclared_methods(tmp_path):
+    from prunebench.steps.aggregate import aggregate
+
+    config = {"strategy": "lamp", "baselines": ["random"], "matched_controls": [],
+              "strategies": {"lamp": PROPERTIES["lamp"]}}  # fmt: skip
+    with pytest.raises(PrunebenchError, match="for method 'random'"):
+        aggregate(config, results=tmp_path, source=tmp_path / "s", data=tmp_path / "d")

@@ -46,8 +46,14 @@ def model_and_batches(request):
     return model, random_batches(MODELS[request.param])
 
 
-def test_every_paper_strategy_is_registered():
-    assert sorted(PAPER_STRATEGIES) == STRATEGIES.names()
+SPEC_NEXT_METHODS = [
+    "random_channel", "layer_channel_l1", "global_channel_l1", "global_channel_bn", "imp", "gmp",
+    "synflow",
+]  # fmt: skip
+
+
+def test_every_paper_strategy_and_the_specs_next_methods_are_registered():
+    assert sorted(PAPER_STRATEGIES + SPEC_NEXT_METHODS) == STRATEGIES.names()
 
 
 @pytest.mark.parametrize("strategy", PAPER_STRATEGIES)

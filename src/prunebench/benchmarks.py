@@ -28,6 +28,8 @@ class Benchmark:
     pretrain: Recipe | None = None
     validation_size: int = 5000
     num_classes: int = 10
+    # One sample's shape, for checks before the data is read (channel groups are traced on it).
+    input_shape: tuple[int, int, int] = (1, 28, 28)
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
@@ -97,6 +99,7 @@ for depth in (20, 32, 44, 56):
             model=f"resnet{depth}",
             pretrained=f"shrinkbench_cifar10_resnet{depth}",
             finetune=CIFAR_FINETUNE,
+            input_shape=(3, 32, 32),
         ),
     )
 for key, model in (("cifar10_resnet110", "resnet110"), ("cifar10_vgg", "vgg_bn_drop")):
@@ -108,6 +111,7 @@ for key, model in (("cifar10_resnet110", "resnet110"), ("cifar10_vgg", "vgg_bn_d
             pretrained=None,
             finetune=CIFAR_FINETUNE,
             pretrain=CIFAR_PRETRAIN,
+            input_shape=(3, 32, 32),
         ),
     )
 BENCHMARKS.add(
@@ -119,5 +123,6 @@ BENCHMARKS.add(
         finetune=IMAGENET_FINETUNE,
         validation_size=10000,
         num_classes=1000,
+        input_shape=(3, 224, 224),
     ),
 )

@@ -13,42 +13,12 @@ model). Later stages read only their file, never params.yaml. So:
   code does not invalidate, say, finetuned cells.
 """
 
-from dataclasses import dataclass, field, fields
-from typing import Any, get_args
+from dataclasses import dataclass, field
+from typing import Any
 
 from prunebench.errors import PrunebenchError
 from prunebench.grid import validate_grid
-
-
-def _section(cls, raw: object, name: str):
-    """Build dataclass ``cls`` from a params section, refusing unknown keys and wrong types."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise PrunebenchError(f"params section {name!r} must be a mapping, got {raw!r}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise PrunebenchError(
-            f"unknown key {name}.{unknown[0]}; valid keys: {', '.join(sorted(known))}"
-        )
-    for key, value in raw.items():
-        hint = known[key].type
-        allowed = tuple(kind for kind in get_args(hint) or (hint,) if kind is not type(None))
-        if value is not None and not _is_instance(value, allowed):
-            raise PrunebenchError(f"{name}.{key} has the wrong type: {value!r}")
-    return cls(**raw)
-
-
-def _is_instance(value: object, allowed: tuple) -> bool:
-    for kind in allowed:
-        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-        if kind is int and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if kind not in (int, float) and isinstance(value, kind):
-            return True
-    return False
+from prunebench.options import from_mapping
 
 
 @dataclass(frozen=True)
@@ -78,6 +48,9 @@ class PruneParams:
     include_classifier: bool = False
     score_batches: int = 1
     score_batch_size: int = 64
+    # Hyperparameters of the method under evaluation (its options dataclass; baselines run with
+    # their defaults). Add one with `dvc exp run -S +prune.options.rounds=5`.
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +71,7 @@ class Params:
     prune: PruneParams
     finetune: dict[str, Any]  # overrides of the benchmark's finetune recipe
     evaluate: EvaluateParams
+    equal_budget: bool = False  # one-shot methods finetune as many rounds as the iterative ones
 
     @property
     def methods(self) -> list[str]:
@@ -107,12 +81,13 @@ class Params:
 
 REQUIRED = ("benchmark", "strategy", "baselines", "matched_controls", "compressions", "seeds")
 SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate")
+OPTIONAL = ("equal_budget",)
 
 
 def parse_params(raw: object) -> Params:
     """Validate a loaded params.yaml; raise :class:`PrunebenchError` on the first problem."""
     from prunebench.benchmarks import BENCHMARKS
-    from prunebench.strategies import STRATEGIES
+    from prunebench.strategies import STRATEGIES, find_strategy
     from prunebench.strategies.matched import MATCHED_CONTROLS
 
     if not isinstance(raw, dict):
@@ -120,18 +95,18 @@ def parse_params(raw: object) -> Params:
     missing = [key for key in REQUIRED if key not in raw]
     if missing:
         raise PrunebenchError(f"params.yaml is missing {missing[0]!r}")
-    unknown = sorted(set(raw) - set(REQUIRED) - set(SECTIONS))
+    unknown = sorted(set(raw) - set(REQUIRED) - set(SECTIONS) - set(OPTIONAL))
     if unknown:
-        valid = ", ".join(REQUIRED + SECTIONS)
+        valid = ", ".join(REQUIRED + SECTIONS + OPTIONAL)
         raise PrunebenchError(f"unknown params key {unknown[0]!r}; valid keys: {valid}")
     benchmark = BENCHMARKS[raw["benchmark"]]
     strategy = raw["strategy"]
     if not isinstance(strategy, str):
         raise PrunebenchError(
             f"strategy must be a single name, got {strategy!r}; "
-            f"valid choices: {', '.join(STRATEGIES.names())}"
+            f"valid choices: {', '.join(STRATEGIES.names())} or package.module:attribute"
         )
-    STRATEGIES[strategy]
+    find_strategy(strategy)
     baselines = raw["baselines"]
     if not isinstance(baselines, list):
         raise PrunebenchError(f"baselines must be a list of strategy names, got {baselines!r}")
@@ -155,12 +130,16 @@ def parse_params(raw: object) -> Params:
         matched_controls=list(matched),
         compressions=[float(c) for c in raw["compressions"]],
         seeds=list(raw["seeds"]),
-        data=_section(DataParams, raw.get("data"), "data"),
-        pretrained=_section(PretrainedParams, raw.get("pretrained"), "pretrained"),
-        prune=_section(PruneParams, raw.get("prune"), "prune"),
+        data=from_mapping(DataParams, raw.get("data"), "data"),
+        pretrained=from_mapping(PretrainedParams, raw.get("pretrained"), "pretrained"),
+        prune=from_mapping(PruneParams, raw.get("prune"), "prune"),
         finetune=raw.get("finetune") or {},
-        evaluate=_section(EvaluateParams, raw.get("evaluate"), "evaluate"),
+        evaluate=from_mapping(EvaluateParams, raw.get("evaluate"), "evaluate"),
+        equal_budget=raw.get("equal_budget", False),
     )
+    if not isinstance(params.equal_budget, bool):
+        raise PrunebenchError(f"equal_budget must be true or false, got {params.equal_budget!r}")
+    find_strategy(strategy).parse_options(params.prune.options)
     # Building the recipes validates their keys and ranges now rather than mid-pipeline.
     benchmark.finetune.updated(params.finetune)
     if benchmark.pretrain is not None:
@@ -182,23 +161,65 @@ def parse_params(raw: object) -> Params:
 
 
 def check_reachable(params: Params) -> None:
-    """Refuse a target compression that the benchmark's model cannot reach, before any work.
+    """Refuse a target compression that a method of the run cannot reach, before any work.
 
-    The model is built on the meta device: only its parameter counts are needed.
+    Unstructured strategies count parameters on a model built on the meta device; channel
+    strategies trace a freshly initialised model (the groups do not depend on the weights).
     """
     import torch
 
     from prunebench.benchmarks import BENCHMARKS
-    from prunebench.masks import prunable_parameters
     from prunebench.models import create_model
-    from prunebench.strategies import keep_count
+    from prunebench.strategies import find_strategy
 
     benchmark = BENCHMARKS[params.benchmark]
-    with torch.device("meta"):
-        model = create_model(benchmark.model, benchmark.num_classes)
-    prunable = prunable_parameters(model, include_classifier=params.prune.include_classifier)
-    for compression in params.compressions:
-        keep_count(model, prunable, compression)
+    for method in params.methods:
+        strategy = find_strategy(method)
+        with torch.device("cpu" if strategy.structure == "channel" else "meta"):
+            model = create_model(benchmark.model, benchmark.num_classes)
+        try:
+            strategy.check_reachable(
+                model,
+                params.compressions,
+                input_shape=benchmark.input_shape,
+                include_classifier=params.prune.include_classifier,
+            )
+        except PrunebenchError as error:
+            raise PrunebenchError(f"strategy {method!r}: {error}") from None
+
+
+def method_options(params: Params) -> dict[str, dict[str, Any]]:
+    """Each method's hyperparameters: ``prune.options`` for the strategy, defaults otherwise."""
+    from prunebench.options import as_mapping
+    from prunebench.strategies import find_strategy
+
+    options = {}
+    for method in params.methods:
+        strategy = find_strategy(method)
+        raw = params.prune.options if method == params.strategy else {}
+        options[method] = as_mapping(strategy.parse_options(raw))
+    return options
+
+
+def method_properties(params: Params) -> dict[str, dict[str, Any]]:
+    """What reporting reads of every method of the run, matched controls included."""
+    from prunebench.strategies import find_strategy
+    from prunebench.strategies.matched import MATCHED_CONTROLS
+
+    options = method_options(params)
+    properties = {
+        method: {**find_strategy(method).properties(), "options": options[method]}
+        for method in params.methods
+    }
+    for name in params.matched_controls:
+        properties[name] = {
+            "score": MATCHED_CONTROLS[name].__name__.removesuffix("_scores"),
+            "allocation": "matched",
+            "structure": "unstructured",
+            "schedule": "one_shot",
+            "options": {},
+        }
+    return properties
 
 
 def resolve(params: Params) -> dict[str, dict[str, Any]]:
@@ -208,11 +229,18 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
     switching ``strategy`` never touches the baselines' inputs.
     """
     from prunebench.benchmarks import BENCHMARKS
+    from prunebench.strategies import find_strategy
 
     benchmark = BENCHMARKS[params.benchmark]
     trains = params.pretrained.train or benchmark.pretrained is None
     common = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
     finetune = benchmark.finetune.updated(params.finetune).as_dict()
+    properties = method_properties(params)
+    rounds = {
+        method: find_strategy(method).training_rounds(find_strategy(method).parse_options(
+            properties[method]["options"]))
+        for method in params.methods
+    }  # fmt: skip
     return {
         "fetch_data": {
             **common,
@@ -234,9 +262,21 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             **common,
             "compressions": params.compressions,
             "seeds": params.seeds,
-            **vars(params.prune),
+            **{key: value for key, value in vars(params.prune).items() if key != "options"},
         },
-        "finetune": {**common, "recipe": finetune},
+        # Read only by the prune stage of the method under evaluation: baselines run with their
+        # defaults, so a change of strategy or of its options never touches their stages.
+        "strategy": {
+            "strategy": params.strategy,
+            "options": properties[params.strategy]["options"],
+        },
+        "finetune": {
+            **common,
+            "recipe": finetune,
+            # equal_budget: a one-shot method runs the recipe's epochs as many times as the run's
+            # most-rounds iterative method runs the recipe.
+            "one_shot_rounds": max(rounds.values()) if params.equal_budget else 1,
+        },
         "evaluate": {**common, **vars(params.evaluate)},
         "aggregate": {
             **common,
@@ -246,5 +286,7 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             "compressions": params.compressions,
             "seeds": params.seeds,
             "finetune": finetune,
+            "equal_budget": params.equal_budget,
+            "strategies": properties,
         },
     }

@@ -70,16 +70,15 @@ def prunable_parameters(
 def validate_masks(masks: Mapping[str, torch.Tensor], model: nn.Module) -> None:
     """Raise :class:`PrunebenchError` naming the first (sorted) key that does not fit ``model``.
 
-    Each key must name a conv or linear weight of ``model`` (the classifier included, since a
-    strategy may have been run with ``include_classifier``), with a boolean tensor of its shape.
+    Each key must name a parameter of ``model`` with a boolean tensor of its shape: a conv or
+    linear weight (the classifier included, since a strategy may have been run with
+    ``include_classifier``), or, for a channel mask, a bias or batch-norm scale or shift.
     """
-    weights = prunable_parameters(model, include_classifier=True)
+    weights = dict(model.named_parameters())
     for name in sorted(masks):
         mask = masks[name]
         if name not in weights:
-            raise PrunebenchError(
-                f"mask {name!r} names no conv or linear weight of {type(model).__name__}"
-            )
+            raise PrunebenchError(f"mask {name!r} names no parameter of {type(model).__name__}")
         if tuple(mask.shape) != tuple(weights[name].shape):
             raise PrunebenchError(
                 f"mask {name!r} has shape {tuple(mask.shape)}, "
@@ -96,7 +95,7 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     held ``inf`` or ``NaN``.
     """
     validate_masks(masks, model)
-    weights = prunable_parameters(model, include_classifier=True)
+    weights = dict(model.named_parameters())
     with torch.no_grad():
         for name, mask in masks.items():
             weight = weights[name]
@@ -126,7 +125,7 @@ def keep_pruned_zero(
     ``remove()`` on the returned handle when training ends.
     """
     apply_masks(model, masks)
-    weights = prunable_parameters(model, include_classifier=True)
+    weights = dict(model.named_parameters())
     pruned = {name: ~mask.to(weights[name].device) for name, mask in masks.items()}
     handles = [
         weights[name].register_hook(_zero_pruned_gradient(is_pruned))
@@ -163,6 +162,18 @@ def fold_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module
     return model
 
 
+def mask_compression(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> float:
+    """Total parameters / parameters ``masks`` leave: kept weights and every uncovered parameter.
+
+    Counts what the masks allow, whatever the current values: this is the "achieved compression"
+    a strategy is held to. :func:`compression_ratio` of the masked model can only be higher (a
+    parameter can be zero without being pruned, such as a freshly initialised batch-norm bias).
+    """
+    total = sum(parameter.numel() for parameter in model.parameters())
+    pruned = sum(mask.numel() - int(torch.count_nonzero(mask)) for mask in masks.values())
+    return total / (total - pruned)
+
+
 def save_masks(path: str | os.PathLike, masks: Mapping[str, torch.Tensor], metadata: dict) -> None:
     """Write ``masks`` and JSON-serialisable ``metadata`` to a safetensors file, atomically.
 
@@ -182,7 +193,7 @@ def load_masks(
     """Read a mask file written by :func:`save_masks`; return ``(masks, metadata)``.
 
     Every tensor must hold only zeros and ones (any dtype; returned as ``bool``). If ``model`` is
-    given, every name must be a conv or linear weight of it with the same shape, and the masks
+    given, every name must be a parameter of it with the same shape, and the masks
     are returned on its device. Any failure raises :class:`PrunebenchError` naming the file and
     the first bad key in sorted order.
     """

@@ -29,6 +29,7 @@ from torch import nn
 
 from prunebench.evaluation import eval_mode
 from prunebench.masks import apply_masks, prunable_parameters
+from prunebench.masks import mask_compression as mask_compression  # re-exported
 
 
 def parameter_counts(model: nn.Module) -> tuple[int, int]:
@@ -44,18 +45,6 @@ def compression_ratio(model: nn.Module) -> float:
     """Total parameters / nonzero parameters."""
     total, nonzero = parameter_counts(model)
     return total / nonzero
-
-
-def mask_compression(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> float:
-    """Total parameters / parameters ``masks`` leave: kept weights and every uncovered parameter.
-
-    Counts what the masks allow, whatever the current values: this is the "achieved compression"
-    a strategy is held to. :func:`compression_ratio` of the masked model can only be higher (a
-    parameter can be zero without being pruned, such as a freshly initialised batch-norm bias).
-    """
-    total = sum(parameter.numel() for parameter in model.parameters())
-    pruned = sum(mask.numel() - int(torch.count_nonzero(mask)) for mask in masks.values())
-    return total / (total - pruned)
 
 
 def layer_table(model: nn.Module, input_shape: Sequence[int]) -> list[dict]:

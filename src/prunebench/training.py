@@ -17,7 +17,7 @@ from torch import nn
 
 from prunebench.errors import PrunebenchError
 from prunebench.evaluation import evaluate
-from prunebench.masks import MaskSet, apply_masks, keep_pruned_zero
+from prunebench.masks import MaskSet, keep_pruned_zero
 from prunebench.memory_format import channels_last
 from prunebench.seeding import seed_everything
 
@@ -104,6 +104,11 @@ class Recipe:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def steps_per_epoch_on(self, train_size: int) -> int:
+        """Optimizer steps one epoch takes on a train split of ``train_size`` images."""
+        full = math.ceil(train_size / self.batch_size)
+        return full if self.steps_per_epoch is None else min(full, self.steps_per_epoch)
+
     def make_optimizer(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
         """The recipe's optimizer over ``parameters`` (already on their training device).
 
@@ -128,11 +133,13 @@ class Recipe:
 
 @dataclass
 class TrainingResult:
-    """What a run returns: per-epoch curves and where the best validation top-1 was."""
+    """What a run returns: per-epoch curves, where the best validation top-1 was, and the
+    optimizer steps taken (the training budget used, early stopping included)."""
 
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_validation_top1: float = -1.0
+    steps: int = 0
 
     @property
     def epochs_run(self) -> int:
@@ -147,6 +154,8 @@ def train(
     seed: int,
     device: torch.device,
     masks: MaskSet | None = None,
+    mask_schedule: Callable[[int], MaskSet | None] | None = None,
+    settle_step: int = 0,
     on_epoch: Callable[[dict], None] | None = None,
     description: str = "train",
 ) -> TrainingResult:
@@ -155,6 +164,12 @@ def train(
     The model ends holding the weights of the epoch with the best validation top-1 (ties keep
     the earlier epoch). ``on_epoch`` receives each epoch's row (for dvclive). A non-finite loss
     raises :class:`PrunebenchError` naming the epoch and step.
+
+    ``mask_schedule`` (gradual pruning) is called after every optimizer step with the number of
+    steps taken; new masks it returns replace ``masks`` from the next step on, pruned weights
+    held at zero as always. Only epochs ending at or after ``settle_step`` steps (where the
+    schedule reached its final masks) count for the best epoch and for early stopping; if none
+    does, the model ends with its last weights.
     """
     from tqdm.auto import tqdm
 
@@ -169,11 +184,14 @@ def train(
             if recipe.schedule == "cosine"
             else None
         )
-        mask_handle = None
-        if masks is not None:
-            apply_masks(model, masks)
-            mask_handle = keep_pruned_zero(optimizer, model, masks)
+        keeper = _MaskKeeper(optimizer, model, masks)
         result = TrainingResult()
+
+        def after_step() -> None:
+            result.steps += 1
+            if mask_schedule is not None:
+                keeper.replace(mask_schedule(result.steps))
+
         best_state = copy.deepcopy(model.state_dict())
         epochs_since_best = 0
         progress = tqdm(range(1, recipe.epochs + 1), desc=description, unit="epoch", leave=False)
@@ -191,6 +209,7 @@ def train(
                     model,
                     islice(batches, recipe.steps_per_epoch),
                     optimizer,
+                    after_step,
                     description=description,
                     epoch=epoch,
                 )
@@ -212,7 +231,9 @@ def train(
                 result.history.append(row)
                 if on_epoch is not None:
                     on_epoch(row)
-                if validation["top1"] > result.best_validation_top1:
+                if result.steps < settle_step:
+                    best_state = copy.deepcopy(model.state_dict())  # the latest, until settled
+                elif validation["top1"] > result.best_validation_top1:
                     result.best_validation_top1 = validation["top1"]
                     result.best_epoch = epoch
                     best_state = copy.deepcopy(model.state_dict())
@@ -224,8 +245,7 @@ def train(
                     break
         finally:
             progress.close()
-            if mask_handle is not None:
-                mask_handle.remove()
+            keeper.remove()
         model.load_state_dict(best_state)
     return result
 
@@ -234,6 +254,7 @@ def _train_epoch(
     model: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     optimizer: torch.optim.Optimizer,
+    after_step: Callable[[], None],
     *,
     description: str,
     epoch: int,
@@ -258,6 +279,7 @@ def _train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        after_step()
         loss_sum += loss_value * labels.numel()
         batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
         correct = batch_correct if correct is None else correct + batch_correct
@@ -265,6 +287,27 @@ def _train_epoch(
     if seen == 0:
         raise PrunebenchError(f"{description}: the train split gave no batches")
     return loss_sum / seen, correct.item() / seen
+
+
+class _MaskKeeper:
+    """The masks in force during training and the hooks that keep their pruned weights zero."""
+
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, model: nn.Module, masks: MaskSet | None
+    ) -> None:
+        self.optimizer, self.model, self.handle = optimizer, model, None
+        self.replace(masks)
+
+    def replace(self, masks: MaskSet | None) -> None:
+        if masks is None:
+            return
+        self.remove()
+        self.handle = keep_pruned_zero(self.optimizer, self.model, masks)
+
+    def remove(self) -> None:
+        if self.handle is not None:
+            self.handle.remove()
+            self.handle = None
 
 
 def pretrain(

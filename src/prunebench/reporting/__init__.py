@@ -5,9 +5,11 @@ the prune / finetune / evaluate stages must not pay for. It knows nothing of DVC
 where each returned table, dict and figure is written.
 """
 
+from prunebench.reporting.budget import budget_table, steps_difference
 from prunebench.reporting.checklist import ChecklistItem, RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import Disagreement, metric_disagreement
-from prunebench.reporting.figures import method_color, plot_accuracy
+from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
+from prunebench.reporting.methods import Methods, allocation_pairs
 from prunebench.reporting.report import render_report
 from prunebench.reporting.statistics import Comparison, compare, rejudged, verdict_metrics
 from prunebench.reporting.tables import (
@@ -23,7 +25,10 @@ __all__ = [
     "ChecklistItem",
     "Comparison",
     "Disagreement",
+    "Methods",
     "RunEvidence",
+    "allocation_pairs",
+    "budget_table",
     "cells_table",
     "checklist",
     "compare",
@@ -31,12 +36,14 @@ __all__ = [
     "curves_data",
     "grouped_table",
     "method_color",
+    "method_marker",
     "metric_disagreement",
     "plot_accuracy",
     "plot_data",
     "rejudged",
     "render_checklist",
     "render_report",
+    "steps_difference",
     "summary_metrics",
     "verdict_metrics",
 ]

@@ -18,18 +18,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prunebench.reporting.methods import (
+    GLOBAL,
+    LAYERWISE,
+    ONE_SHOT,
+    UNSTRUCTURED,
+    Methods,
+)
 from prunebench.reporting.tables import finite, percent, recipe_text
 
-# What each registry baseline is, in the paper's taxonomy: (score, allocation). Only random and
-# magnitude are listed; any other baseline counts as "another technique". This will be replaced
-# by the strategy objects' own ``score`` and ``allocation`` properties once the registry exposes
-# them (SPEC: reporting reads these properties, it never guesses them from a name).
-BASELINE_KINDS: dict[str, tuple[str, str]] = {
-    "random": ("random", "global"),
-    "global_mag": ("magnitude", "global"),
-    "layer_mag": ("magnitude", "layerwise"),
-}
-# Controls that keep the evaluated method's per-layer counts (SPEC, "Matched controls").
+# The paper's random and magnitude baselines, by the parts a strategy declares: unstructured,
+# one-shot, with a global or a uniform layerwise allocation. Any other baseline (a gradient
+# score, channels, an iterative schedule, ...) counts as "another technique".
+PLAIN_SCORES = ("random", "magnitude")
+PLAIN_ALLOCATIONS = (GLOBAL, LAYERWISE)
+# The SPEC's names of the matched controls choosing at random and by magnitude, named in the
+# checklist's advice where a run lacks one (which control is which is read from its score).
 MATCHED_RANDOM = "matched_random"
 MATCHED_MAGNITUDE = "matched_mag"
 
@@ -80,14 +84,14 @@ class ChecklistItem:
 class RunEvidence:
     """What one run shows, in the terms the checklist needs; built by the report from the run.
 
-    Accuracies are fractions in [0, 1]; ``evaluated_top1`` maps each target compression of the
-    evaluated method to its mean top-1 over seeds; ``seeds_per_point`` is the fewest seeds at any
-    plotted point, so one under-replicated point is enough to leave "multiple runs" open.
+    ``methods`` are the run's methods with their declared properties, which decide what kind of
+    baseline each is. Accuracies are fractions in [0, 1]; ``evaluated_top1`` maps each target
+    compression of the evaluated method to its mean top-1 over seeds; ``seeds_per_point`` is the
+    fewest seeds at any plotted point, so one under-replicated point is enough to leave "multiple
+    runs" open.
     """
 
-    strategy: str
-    baselines: Sequence[str]
-    matched: Sequence[str]
+    methods: Methods
     targets: Sequence[float]
     seeds_per_point: int
     control_top1: float | None
@@ -103,6 +107,11 @@ class RunEvidence:
     environment: Mapping[str, str]
     pretrained: str
     figures: int
+
+    @property
+    def strategy(self) -> str:
+        """The name of the method under evaluation."""
+        return self.methods.strategy
 
 
 def checklist(evidence: RunEvidence) -> list[ChecklistItem]:
@@ -378,12 +387,13 @@ def _error_bar_item(run: RunEvidence) -> ChecklistItem:
 
 
 def _comparison_items(run: RunEvidence) -> list[ChecklistItem]:
-    global_random = _baselines_of(run, score="random", allocation="global")
+    global_random = _baselines_of(run, score="random", allocation=GLOBAL)
     plain_magnitude = _baselines_of(run, score="magnitude")
+    plain = set(_baselines_of(run, score=None))
     others = [
         name
-        for name in dict.fromkeys(run.baselines)
-        if name != run.strategy and name not in BASELINE_KINDS
+        for name in dict.fromkeys(run.methods.baselines)
+        if name != run.strategy and name not in plain
     ]
     random_subs = [
         _present(
@@ -391,7 +401,7 @@ def _comparison_items(run: RunEvidence) -> list[ChecklistItem]:
             global_random,
             f"no global random baseline: add `random` to the baselines of `{run.strategy}`",
         ),
-        _matched(run, MATCHED_RANDOM, "at random"),
+        _matched(run, "random", MATCHED_RANDOM, "at random"),
     ]
     magnitude_subs = [
         _present(
@@ -399,7 +409,7 @@ def _comparison_items(run: RunEvidence) -> list[ChecklistItem]:
             plain_magnitude,
             "no global or uniform-layerwise magnitude baseline: add `global_mag` or `layer_mag`",
         ),
-        _matched(run, MATCHED_MAGNITUDE, "by magnitude"),
+        _matched(run, "magnitude", MATCHED_MAGNITUDE, "by magnitude"),
     ]
     how = ChecklistItem(
         COMPARED,
@@ -440,19 +450,22 @@ def _present(text: str, names: Sequence[str], missing: str) -> ChecklistItem:
     return ChecklistItem(COMPARED, text, "not met", missing, level=1)
 
 
-def _matched(run: RunEvidence, name: str, chosen: str) -> ChecklistItem:
-    score = "Random" if name == MATCHED_RANDOM else "Magnitude"
-    text = f"{score} pruning with the evaluated method's own per-layer proportions"
-    if name in run.matched:
+def _matched(run: RunEvidence, score: str, usual_name: str, chosen: str) -> ChecklistItem:
+    """The sub-item met by a matched control that chooses within each layer by ``score``."""
+    text = f"{score.capitalize()} pruning with the evaluated method's own per-layer proportions"
+    found = run.methods.with_parts(run.methods.matched, score=score)
+    if found:
         return ChecklistItem(
             COMPARED,
             text,
             "met",
-            f"`{name}` keeps exactly `{run.strategy}`'s number of weights in every layer, "
+            f"`{found[0]}` keeps exactly `{run.strategy}`'s number of weights in every layer, "
             f"chosen {chosen}",
             level=1,
         )
-    return ChecklistItem(COMPARED, text, "not met", f"no `{name}` control in this run", level=1)
+    return ChecklistItem(
+        COMPARED, text, "not met", f"no `{usual_name}` control in this run", level=1
+    )
 
 
 def _parent(text: str, subs: Sequence[ChecklistItem]) -> ChecklistItem:
@@ -463,19 +476,21 @@ def _parent(text: str, subs: Sequence[ChecklistItem]) -> ChecklistItem:
     return ChecklistItem(COMPARED, text, "met", "both kinds, below")
 
 
-def _baselines_of(run: RunEvidence, score: str, allocation: str | None = None) -> list[str]:
-    """Baselines of this run with the given score (and allocation), the method itself excluded.
+def _baselines_of(run: RunEvidence, score: str | None, allocation: str | None = None) -> list[str]:
+    """This run's plain random or magnitude baselines, the method itself excluded.
 
-    A method is not its own baseline: with ``strategy=layer_mag`` the listed ``layer_mag`` is the
-    method, so it does not count as a magnitude comparison.
+    Plain: unstructured and one-shot, as the paper's baselines are. ``score`` (random or
+    magnitude) and ``allocation`` (global or layerwise) narrow them; None allows either. A method
+    is not its own baseline: with ``strategy=layer_mag`` the listed ``layer_mag`` is the method,
+    so it does not count as a magnitude comparison.
     """
+    methods = run.methods
     return [
         name
-        for name in dict.fromkeys(run.baselines)
+        for name in methods.with_parts(methods.baselines, structure=UNSTRUCTURED, schedule=ONE_SHOT)
         if name != run.strategy
-        and name in BASELINE_KINDS
-        and BASELINE_KINDS[name][0] == score
-        and (allocation is None or BASELINE_KINDS[name][1] == allocation)
+        and methods.part(name, "score") in ((score,) if score else PLAIN_SCORES)
+        and methods.part(name, "allocation") in ((allocation,) if allocation else PLAIN_ALLOCATIONS)
     ]
 
 

@@ -20,6 +20,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from prunebench.reporting.methods import GLOBAL, LAYERWISE, Methods
 from prunebench.reporting.statistics import paired_interval
 
 
@@ -45,7 +46,9 @@ class Disagreement:
     """Two methods whose order by top-1 flips between the two efficiency metrics.
 
     Gaps are in favour of the named winner at that metric. ``detectable`` is false when either
-    gap's interval includes zero: the flip may be noise.
+    gap's interval includes zero: the flip may be noise. ``allocation_only`` is true when the
+    two methods declare the same score, structure and schedule and the global allocation wins at
+    compression, the layerwise one at speedup: the pattern the paper describes.
     """
 
     winner_at_compression: str
@@ -54,6 +57,7 @@ class Disagreement:
     speedup_gap: Gap
     compressions: tuple[float, ...]
     speedup_range: tuple[float, float]
+    allocation_only: bool = False
 
     @property
     def detectable(self) -> bool:
@@ -70,8 +74,7 @@ class Disagreement:
         )
         if not self.detectable:
             return sentence + " Inside the noise: at least one interval includes zero."
-        # The same score with the two allocations (global_mag and layer_mag, say).
-        if first.startswith("global_") and second == "layer_" + first.removeprefix("global_"):
+        if self.allocation_only:
             sentence += (
                 " This is the paper's observation: the global allocation wins per parameter, the"
                 " layerwise one per multiply-add."
@@ -79,13 +82,15 @@ class Disagreement:
         return sentence
 
 
-def metric_disagreement(cells: pd.DataFrame) -> list[Disagreement]:
+def metric_disagreement(cells: pd.DataFrame, methods: Methods | None = None) -> list[Disagreement]:
     """Every pair of methods in ``cells`` (one row per cell) whose ranking flips between metrics.
 
     Per seed the gap at compression is the mean top-1 difference over the shared targets and the
     gap at speedup the mean difference of the interpolated curves at matched speedups; the seeds
     both methods have give the intervals. Pairs that share no target, no seed or no speedup range
-    are skipped: there is nothing to compare them on.
+    are skipped: there is nothing to compare them on. ``methods`` gives the methods' declared
+    properties, from which a flip between two allocations of one method is recognised
+    (:attr:`Disagreement.allocation_only`); without it no flip is.
     """
     curves = {method: rows for method, rows in cells.groupby("strategy", sort=True)}
     found = []
@@ -116,9 +121,28 @@ def metric_disagreement(cells: pd.DataFrame) -> list[Disagreement]:
                 speedup_gap=_negated(speedup_gap),
                 compressions=per_seed[0][0][1],
                 speedup_range=(max(low for low, _ in ranges), min(high for _, high in ranges)),
+                allocation_only=methods is not None
+                and _allocations_of_one_method(methods, global_one=first, layerwise_one=second),
             )
         )
     return found
+
+
+def _allocations_of_one_method(methods: Methods, global_one: str, layerwise_one: str) -> bool:
+    """True where the two differ only in allocation, ``global_one`` global, the other layerwise.
+
+    Options are not compared: they tune a method, they do not change what it is.
+    """
+    same = all(
+        methods.part(global_one, part) is not None
+        and methods.part(global_one, part) == methods.part(layerwise_one, part)
+        for part in ("score", "structure", "schedule")
+    )
+    return (
+        same
+        and methods.part(global_one, "allocation") == GLOBAL
+        and methods.part(layerwise_one, "allocation") == LAYERWISE
+    )
 
 
 def _gap(differences: list[float]) -> Gap:

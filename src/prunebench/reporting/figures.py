@@ -20,7 +20,15 @@ from scipy import stats
 
 from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_file
-from prunebench.reporting.tables import methods_in_order
+from prunebench.reporting.methods import (
+    CHANNEL,
+    GRADUAL,
+    ITERATIVE,
+    LAYERWISE,
+    ONE_SHOT,
+    UNSTRUCTURED,
+    Methods,
+)
 
 XAxis = Literal["compression", "speedup"]
 Metric = Literal["top1", "top5"]
@@ -33,29 +41,79 @@ X_TITLES = {"compression": "compression ratio", "speedup": "theoretical speedup"
 METRIC_LABELS = {"top1": "Top-1 accuracy", "top5": "Top-5 accuracy"}
 DPI = 120
 
-# A fixed colour per registered strategy, so a method keeps its colour in every figure of every
-# experiment whatever set of methods is drawn. A global allocation and its layerwise sibling share
-# a hue (dark / light); random is grey, the floor every method should clear.
-_PALETTE = sns.color_palette("tab20", 20)
-METHOD_COLORS = {
-    "global_mag": _PALETTE[0],
-    "layer_mag": _PALETTE[18],
-    "global_grad": _PALETTE[4],
-    "layer_grad": _PALETTE[16],
-    "global_act": _PALETTE[8],
-    "layer_act": _PALETTE[12],
-    "lamp": _PALETTE[6],
-    "random": _PALETTE[14],
+# Colour says what scores the weights, shade how the budget is allocated, marker the structure and
+# the schedule: all read from the methods' declared properties, so a method keeps its look in
+# every figure of every experiment whatever set of methods is drawn, and two methods that differ
+# in one part only look alike but for that part.
+Color = tuple[float, float, float]
+_TAB10 = sns.color_palette("tab10", 10)
+_TAB20B = sns.color_palette("tab20b", 20)
+# The hue of each known score (the global allocation's shade); random is grey, the floor every
+# method should clear.
+SCORE_COLORS: dict[str, Color] = {
+    "magnitude": _TAB10[0],
+    "lamp": _TAB10[3],
+    "gradient": _TAB10[2],
+    "activation": _TAB10[4],
+    "synflow": _TAB10[5],
+    "channel_l1": _TAB10[6],
+    "channel_bn": _TAB10[8],
+    "random": _TAB10[7],
 }
-# Methods registered later get a colour from their name's hash: stable, if not unique.
-_SPARE_COLORS = [_PALETTE[2], _PALETTE[10], _PALETTE[1], _PALETTE[5], _PALETTE[9], _PALETTE[3]]
+# Scores declared later (a researcher's own) get a hue from their name's hash: stable, if not
+# unique. A method declaring no score at all is hashed by its own name.
+_SPARE_COLORS: list[Color] = [_TAB10[1], _TAB10[9], *_TAB20B[0:20:4]]
+# The layerwise allocation's shade: the hue mixed with this much white. Mixing with white keeps
+# the hue exactly, so the two allocations of one score read as one family.
+LAYERWISE_LIGHTEN = 0.45
+# (structure, schedule) -> marker: circles for unstructured one-shot pruning, squares for
+# channels, diamonds for iterative and triangles for gradual schedules; others a star.
+MARKERS = {
+    (UNSTRUCTURED, ONE_SHOT): "o",
+    (CHANNEL, ONE_SHOT): "s",
+    (UNSTRUCTURED, ITERATIVE): "D",
+    (CHANNEL, ITERATIVE): "P",
+    (UNSTRUCTURED, GRADUAL): "v",
+    (CHANNEL, GRADUAL): "^",
+}
+_OTHER_MARKER = "*"
+# What each marker stands for, in the legend's key.
+_MARKER_WORDS = {
+    "o": "● one-shot",
+    "s": "■ channels",
+    "D": "◆ iterative",
+    "P": "✚ channels, iterative",
+    "v": "▼ gradual",
+    "^": "▲ channels, gradual",
+    _OTHER_MARKER: "★ other",
+}
 
 
-def method_color(method: str) -> tuple[float, float, float]:
-    """The colour of ``method`` in every figure (fixed for known names, hashed otherwise)."""
-    if method in METHOD_COLORS:
-        return METHOD_COLORS[method]
-    return _SPARE_COLORS[zlib.crc32(method.encode()) % len(_SPARE_COLORS)]
+def method_color(method: str, methods: Methods | None = None) -> Color:
+    """The colour of ``method``: its score's hue, full if global, lightened if layerwise.
+
+    Known scores have a fixed hue; any other score, or a method that declares none, gets one
+    from its name's hash.
+    """
+    score = methods.part(method, "score") if methods is not None else None
+    if score in SCORE_COLORS:
+        color = SCORE_COLORS[score]
+    else:
+        key = score if score is not None else method
+        color = _SPARE_COLORS[zlib.crc32(key.encode()) % len(_SPARE_COLORS)]
+    allocation = methods.part(method, "allocation") if methods is not None else None
+    if allocation == LAYERWISE:
+        return tuple(channel + LAYERWISE_LIGHTEN * (1.0 - channel) for channel in color)
+    return tuple(color)
+
+
+def method_marker(method: str, methods: Methods | None = None) -> str:
+    """The marker of ``method``, from its declared structure and schedule."""
+    if methods is None:
+        return _OTHER_MARKER
+    structure = methods.part(method, "structure")
+    schedule = methods.part(method, "schedule")
+    return MARKERS.get((structure, schedule), _OTHER_MARKER)
 
 
 def plot_accuracy(
@@ -63,9 +121,7 @@ def plot_accuracy(
     control: Mapping[str, Any],
     path: str | os.PathLike[str],
     *,
-    strategy: str,
-    baselines: Sequence[str],
-    matched: Sequence[str] = (),
+    methods: Methods,
     setup: Mapping[str, Any],
     x: XAxis = "compression",
     metric: Metric = "top1",
@@ -80,22 +136,24 @@ def plot_accuracy(
     absent where a target has a single seed. A note in the legend says so, with the number of
     seeds. The x axis is log₂ because the operating points double (2, 4, ..., 32).
 
-    The evaluated method is drawn thicker and listed first, then the baselines, then the
-    ``matched`` controls (the evaluated method's per-layer sizes, weights chosen by magnitude or
-    at random), drawn in the evaluated method's colour with hollow markers and a dashed or dotted
-    line. The unpruned control is a dashed dark line, since every pruned result must be read
-    against it. The file is written atomically; the figure is returned for inspection.
+    A method's colour and marker come from its declared properties (:func:`method_color`,
+    :func:`method_marker`), explained in the legend. The evaluated method is drawn thicker and
+    listed first, then the baselines, then the matched controls (the evaluated method's
+    per-layer sizes, weights chosen by magnitude or at random), drawn in the evaluated method's
+    colour with hollow markers and a dashed or dotted line. The unpruned control is a dashed dark
+    line, since every pruned result must be read against it. The file is written atomically; the
+    figure is returned for inspection.
     """
-    methods = list(dict.fromkeys([*methods_in_order(strategy, baselines), *matched]))
-    _check_methods(cells, methods)
-    curves = {method: _curve(cells[cells["strategy"] == method], x, metric) for method in methods}
+    drawn = methods.all
+    _check_methods(cells, drawn)
+    curves = {method: _curve(cells[cells["strategy"] == method], x, metric) for method in drawn}
     control_value = 100 * float(control[metric])
     figure = Figure(figsize=(9.5, 5.2), layout="constrained")
     with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.95):
         axes = figure.subplots()
         handles, labels = [], []
-        for method in methods:
-            style = _style(method, strategy, matched)
+        for method in drawn:
+            style = _style(method, methods)
             handle = _draw_method(axes, method, cells, curves[method], x, metric, style)
             handles.append(handle)
             labels.append(style.label)
@@ -108,7 +166,7 @@ def plot_accuracy(
         )
         handles.append(control_line)
         labels.append(f"control (unpruned): {control_value:.1f}%")
-        _log2_axis(axes, cells.loc[cells["strategy"].isin(methods), x])
+        _log2_axis(axes, cells.loc[cells["strategy"].isin(drawn), x])
         axes.set_xlabel(X_LABELS[x])
         axes.set_ylabel(f"{METRIC_LABELS[metric]} (%)")
         axes.set_title(
@@ -119,7 +177,7 @@ def plot_accuracy(
         axes.legend(
             handles=handles,
             labels=labels,
-            title=_band_note(int(sizes.min()), int(sizes.max())),
+            title=_band_note(int(sizes.min()), int(sizes.max())) + _style_key(methods),
             title_fontsize="small",
             alignment="left",
             loc="upper left",
@@ -139,6 +197,17 @@ def _band_note(fewest: int, most: int) -> str:
     return f"points: each seed; line: mean\nband: 95% CI of the mean\n(Student t, {seeds}{gaps})"
 
 
+def _style_key(methods: Methods) -> str:
+    """The legend's key to colours and markers; the markers' only where they differ."""
+    unmatched = [method for method in methods.all if method not in methods.matched]
+    key = "\ncolour: score; dark global, light layerwise"
+    markers = {method_marker(method, methods) for method in unmatched}
+    if len(markers) > 1:
+        described = [words for marker, words in _MARKER_WORDS.items() if marker in markers]
+        key += "\nmarker: " + ", ".join(described)
+    return key
+
+
 # Every band lies under every point and line, so no method's interval hides another's curve;
 # the control line lies over the bands; the evaluated method's line is drawn last.
 _BAND_ZORDER, _CONTROL_ZORDER, _SEEDS_ZORDER = 1.0, 1.5, 2.0
@@ -156,20 +225,19 @@ class _Style(NamedTuple):
     zorder: float
 
 
-# Matched controls: (line style, marker, what chooses the weights within a layer).
-_MATCHED_STYLES = {
-    "matched_mag": ("--", "s", "magnitude"),
-    "matched_random": (":", "o", "random"),
-}
+# Matched controls by score (what chooses the weights within a layer): line style and marker.
+_MATCHED_STYLES = {"magnitude": ("--", "s"), "random": (":", "o")}
+_OTHER_MATCHED_STYLE = ("-.", "^")
 
 
-def _style(method: str, strategy: str, matched: Sequence[str]) -> _Style:
+def _style(method: str, methods: Methods) -> _Style:
     """How ``method`` is drawn: the evaluated one stands out, matched controls wear its colour."""
+    strategy = methods.strategy
     if method == strategy:
         return _Style(
             label=f"{method} (evaluated)",
-            color=method_color(method),
-            marker="o",
+            color=method_color(method, methods),
+            marker=method_marker(method, methods),
             hollow=False,
             linestyle="-",
             linewidth=2.8,
@@ -177,12 +245,13 @@ def _style(method: str, strategy: str, matched: Sequence[str]) -> _Style:
             band_alpha=0.2,
             zorder=4,
         )
-    if method in matched:
-        linestyle, marker, within = _MATCHED_STYLES.get(method, ("-.", "^", None))
+    if method in methods.matched:
+        within = methods.part(method, "score")
+        linestyle, marker = _MATCHED_STYLES.get(within, _OTHER_MATCHED_STYLE)
         sizes = f"{strategy}'s layer sizes" + (f", {within}" if within else "")
         return _Style(
             label=f"{method} ({sizes})",
-            color=method_color(strategy),
+            color=method_color(strategy, methods),
             marker=marker,
             hollow=True,
             linestyle=linestyle,
@@ -193,8 +262,8 @@ def _style(method: str, strategy: str, matched: Sequence[str]) -> _Style:
         )
     return _Style(
         label=method,
-        color=method_color(method),
-        marker=_marker(method),
+        color=method_color(method, methods),
+        marker=method_marker(method, methods),
         hollow=False,
         linestyle="-",
         linewidth=1.5,
@@ -283,15 +352,6 @@ def _check_methods(cells: pd.DataFrame, methods: Sequence[str]) -> None:
         if method not in available:
             have = ", ".join(available)
             raise PrunebenchError(f"no results for method {method!r} (have: {have})")
-
-
-def _marker(method: str) -> str:
-    """Squares for layerwise allocations, diamonds for global ones, triangles otherwise."""
-    if method.startswith("layer_"):
-        return "s"
-    if method.startswith("global_"):
-        return "D"
-    return "^"
 
 
 def _log2_axis(axes: Any, values: pd.Series) -> None:

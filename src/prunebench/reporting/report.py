@@ -14,7 +14,12 @@ cells, so a run with one seed or three compressions says so in its own report.
   or as trained; optional);
 - ``finetune``: the finetuning recipe, ``{field: value}``; ``augmentation``: its name;
 - ``seeds``, ``compressions``: the grid of params.yaml;
+- ``equal_budget``: whether one-shot methods were finetuned for as many rounds of the recipe as
+  the run's iterative method (optional; not stated when absent);
 - ``environment``: ``{"prunebench": version, "torch": version, "device": str, ...}``.
+
+What kind of method each one is (its score, allocation, structure, schedule) comes from
+:class:`~prunebench.reporting.methods.Methods`, never from its name.
 """
 
 import math
@@ -23,8 +28,17 @@ from typing import Any
 
 import pandas as pd
 
+from prunebench.reporting.budget import (
+    BUDGET_TOLERANCE,
+    EQUALISE,
+    budget_note,
+    budget_table,
+    differs,
+    steps_difference,
+)
 from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import metric_disagreement
+from prunebench.reporting.methods import ONE_SHOT, Methods
 from prunebench.reporting.statistics import (
     AUC,
     BETTER,
@@ -34,13 +48,7 @@ from prunebench.reporting.statistics import (
     WORSE,
     Comparison,
 )
-from prunebench.reporting.tables import (
-    finite,
-    methods_in_order,
-    percent,
-    recipe_text,
-    select_methods,
-)
+from prunebench.reporting.tables import finite, percent, recipe_text, select_methods
 
 # Where the model comes from, for the checklist's architecture items.
 MODEL_CITATIONS = {
@@ -63,7 +71,11 @@ VERDICT_WORDS = {
     NO_DIFFERENCE: "**not detectably different** from",
 }
 INTERVAL = f"{CONFIDENCE:.0%} paired-t CI over seeds"
-WITHIN = {"matched_mag": "the largest weights", "matched_random": "random weights"}
+# What a matched control keeps within each layer, by its declared score.
+WITHIN = {"magnitude": "the largest weights", "random": "random weights"}
+CHOSEN = {"magnitude": "by magnitude", "random": "at random"}
+# Marks a comparison whose two methods' training budgets differ (see the Answer's note).
+BUDGET_MARK = "†"
 
 
 def render_report(
@@ -72,33 +84,34 @@ def render_report(
     control: Mapping[str, Any],
     setup: Mapping[str, Any],
     *,
-    strategy: str,
-    baselines: Sequence[str],
-    matched: Sequence[str],
+    methods: Methods,
     comparisons: Sequence[Comparison],
     allocation: Mapping[str, Comparison],
     figures: Mapping[str, str],
 ) -> str:
     """The run's Markdown report.
 
-    ``cells`` has one row per cell (every seed), ``grouped`` the mean and std per point;
-    ``comparisons`` are :func:`prunebench.reporting.statistics.compare` of the method under
-    evaluation with ``baselines``, ``matched`` and the control; ``allocation`` maps a matched
-    control to its comparison, across the curve, with the baseline that shares its way of
-    choosing weights within a layer (the effect of the method's allocation alone). ``figures``
-    maps a caption to a path relative to the report.
+    ``cells`` has one row per cell (every seed; its ``budget_*`` columns give the training
+    budget), ``grouped`` the mean and std per point; ``methods`` the run's methods and their
+    declared properties; ``comparisons`` are :func:`prunebench.reporting.statistics.compare` of
+    the method under evaluation with the baselines, the matched controls and the control;
+    ``allocation`` maps a matched control to its comparison, across the curve, with the baseline
+    that shares its way of choosing weights within a layer (the effect of the method's allocation
+    alone). ``figures`` maps a caption to a path relative to the report.
     """
-    methods = [*methods_in_order(strategy, baselines), *matched]
-    rows = select_methods(grouped, methods)
+    strategy = methods.strategy
+    rows = select_methods(grouped, methods.all)
     seeds = sorted(cells["seed"].unique())
+    budgets = _budget_differences(cells, strategy, comparisons)
     lines = [
         f"# Pruning benchmark: `{strategy}` on `{setup.get('benchmark', 'n/a')}`",
         "",
         "## Answer",
         "",
-        *_answer(strategy, baselines, comparisons, seeds, len(allocation)),
+        *_answer(methods, comparisons, seeds, len(allocation), budgets),
         "",
-        *_matched_lines(strategy, matched, comparisons, allocation),
+        *_matched_lines(methods, comparisons, allocation, budgets),
+        *_budget_answer(methods, budgets, setup),
         *_control_lines(strategy, control, comparisons),
         "",
         "## Setup",
@@ -109,11 +122,15 @@ def render_report(
         "",
         "Top-1 accuracy (%), mean ± sample std over seeds, by target compression:",
         "",
-        *_wide_table(rows, methods, strategy),
+        *_wide_table(rows, methods),
         "",
         "Every operating point (accuracy in %; compression and speedup achieved, as means):",
         "",
-        *_long_table(rows, methods, strategy, control),
+        *_long_table(rows, methods, control),
+        "",
+        "### Training budget",
+        "",
+        *_budget_lines(cells, methods, budgets, setup),
         "",
         "### Every seed",
         "",
@@ -121,15 +138,16 @@ def render_report(
         "minibatches and the finetuning data order of every method alike, so a column is a set "
         "of paired runs:",
         "",
-        *_seed_table(cells, methods, strategy),
+        *_seed_table(cells, methods),
         "",
         "### Every comparison",
         "",
         f"`{strategy}` minus the reference, top-1 in percentage points; {INTERVAL}; p: two-sided "
         "paired t; Holm: adjusted within its family (also in `results/summary.json`, "
-        "`verdicts`):",
+        f"`verdicts`); budget: `{strategy}`'s mean optimizer steps per cell relative to the "
+        f"reference's, flagged where they differ by more than {BUDGET_TOLERANCE:.0%}:",
         "",
-        *_comparison_table(comparisons),
+        *_comparison_table(comparisons, budgets),
         "",
         "## Figures",
         "",
@@ -146,12 +164,11 @@ def render_report(
         "corrected for the number of pairs examined); a flip whose intervals include zero is "
         "noise, not a disagreement.",
         "",
-        *_disagreement_lines(_select_cells(cells, methods_in_order(strategy, baselines))),
+        *_disagreement_lines(_select_cells(cells, methods.evaluated_and_baselines), methods),
         "",
         "## Checklist (Blalock et al. 2020, Appendix B)",
         "",
-        *render_checklist(checklist(_evidence(rows, cells, control, setup, strategy, baselines,
-                                               matched, figures))),
+        *render_checklist(checklist(_evidence(rows, control, setup, methods, figures))),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -161,14 +178,32 @@ def _select_cells(cells: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
     return cells[cells["strategy"].isin(methods)]
 
 
+def _budget_differences(
+    cells: pd.DataFrame, strategy: str, comparisons: Sequence[Comparison]
+) -> dict[tuple[str, str], float | None]:
+    """``{(reference, point): relative difference in optimizer steps}`` of every comparison.
+
+    A point compares the cells at its target, the curve every cell; the unpruned control
+    trained no further and has no budget, so it is left out.
+    """
+    return {
+        (c.reference, c.point): steps_difference(cells, strategy, c.reference, c.target_compression)
+        for c in comparisons
+        if c.reference != CONTROL
+    }
+
+
 def _answer(
-    strategy: str,
-    baselines: Sequence[str],
+    methods: Methods,
     comparisons: Sequence[Comparison],
     seeds: list,
     allocation_count: int,
+    budgets: Mapping[tuple[str, str], float | None],
 ) -> list[str]:
-    references = [name for name in baselines if any(c.reference == name for c in comparisons)]
+    strategy = methods.strategy
+    references = [
+        name for name in methods.baselines if any(c.reference == name for c in comparisons)
+    ]
     families = _family_sizes(comparisons, allocation_count)
     lines = [
         f"Is `{strategy}` more accurate after pruning and finetuning than each baseline? Top-1 "
@@ -183,7 +218,8 @@ def _answer(
         "",
     ]
     for reference in references:
-        lines.append(f"- `{strategy}` is {_reference_line(reference, comparisons)}")
+        mark = BUDGET_MARK if _budget_differs(reference, budgets) else ""
+        lines.append(f"- `{strategy}` is {_reference_line(reference, comparisons)}{mark}")
     if not references:
         lines.append("- No baseline to compare with.")
     return lines
@@ -235,6 +271,60 @@ def _reference_line(reference: str, comparisons: Sequence[Comparison]) -> str:
     return f"{head}. At single compressions: " + "; ".join(parts) + "."
 
 
+def _budget_differs(reference: str, budgets: Mapping[tuple[str, str], float | None]) -> bool:
+    """True where any comparison with ``reference`` pairs unequal training budgets."""
+    return any(differs(value) for (name, _), value in budgets.items() if name == reference)
+
+
+def _budget_answer(
+    methods: Methods,
+    budgets: Mapping[tuple[str, str], float | None],
+    setup: Mapping[str, Any],
+) -> list[str]:
+    """The note behind :data:`BUDGET_MARK`: who trained longer, by how much, and what to do."""
+    strategy = methods.strategy
+    across = {name: value for (name, point), value in budgets.items() if point == AUC}
+    flagged = [name for name in dict.fromkeys(name for name, _ in budgets)
+               if _budget_differs(name, budgets)]  # fmt: skip
+    if not flagged:
+        return []
+    differences = ", ".join(
+        f"`{name}` ({across[name]:+.0%})" if across.get(name) is not None else f"`{name}`"
+        for name in flagged
+    )
+    scheduled = [
+        name
+        for name in [strategy, *flagged]
+        if methods.part(name, "schedule") not in (None, ONE_SHOT)
+    ]
+    if not scheduled:
+        # equal_budget gives one-shot methods more rounds; it cannot help where no method
+        # has rounds, and the gap is early stopping's.
+        remedy = (
+            "Every one of these methods is one-shot: the gap comes from early stopping (the "
+            "recipe's `patience`), not from a schedule."
+        )
+    elif setup.get("equal_budget"):
+        remedy = (
+            "This run already finetunes one-shot methods for as many rounds of the recipe as the "
+            "iterative method (`equal_budget` true): what remains comes from the schedules "
+            "themselves and from early stopping."
+        )
+    else:
+        remedy = (
+            "To give one-shot methods as many finetuning rounds of the recipe as the run's "
+            f"iterative method, run `{EQUALISE}`."
+        )
+    return [
+        f"{BUDGET_MARK} **Unequal training budgets.** `{strategy}`'s mean number of optimizer "
+        f"steps per cell is more than {BUDGET_TOLERANCE:.0%} away from that of {differences} "
+        "(relative to each, over all their cells); part of such a difference in accuracy may "
+        "come from training longer rather than from pruning better (see *Training budget* "
+        f"below). {remedy}",
+        "",
+    ]
+
+
 def _uncorrected(comparison: Comparison) -> str:
     """A note where the interval excludes zero but the Holm-adjusted p does not reach 0.05."""
     if comparison.verdict == NO_DIFFERENCE and (comparison.ci_low > 0 or comparison.ci_high < 0):
@@ -263,53 +353,79 @@ def _largest(comparisons: Sequence[Comparison]) -> str:
 
 
 def _matched_lines(
-    strategy: str,
-    matched: Sequence[str],
+    methods: Methods,
     comparisons: Sequence[Comparison],
     allocation: Mapping[str, Comparison],
+    budgets: Mapping[tuple[str, str], float | None],
 ) -> list[str]:
-    """What the matched controls show: allocation versus choice of weights within a layer."""
+    """What the matched controls show: allocation versus choice of weights within a layer.
+
+    Which control chooses at random and which by magnitude is read from its declared score.
+    """
+    strategy, matched = methods.strategy, methods.matched
     if not matched:
         return []
     curves = {c.reference: c for c in comparisons if c.point == AUC}
+    described = [
+        f"{CHOSEN.get(score, f'by {score}')} (`{name}`)"
+        for name in matched
+        if (score := methods.part(name, "score")) is not None
+    ]
+    if len(described) > 1:
+        choices = ", ".join(described[:-1]) + " or " + described[-1]
+    else:
+        choices = "".join(described) or "in their own way"
     lines = [
         "**Allocation or choice of weights?** The matched controls keep exactly "
-        f"`{strategy}`'s number of weights in every layer and choose which ones at random "
-        "(`matched_random`) or by magnitude (`matched_mag`), the layer-shuffle ablation of "
-        f"Frankle et al. (ICLR 2021). `{strategy}` is:",
+        f"`{strategy}`'s number of weights in every layer and choose which ones {choices}, the "
+        f"layer-shuffle ablation of Frankle et al. (ICLR 2021). `{strategy}` is:",
         "",
     ]
-    random, magnitude = curves.get("matched_random"), curves.get("matched_mag")
-    if random is not None:
-        meaning = {
-            BETTER: "which weights it keeps within a layer matters, beyond how many",
-            NO_DIFFERENCE: "no detectable gain from its choice within a layer: as far as these "
-            "seeds can tell, its result comes from its per-layer allocation",
-            WORSE: "random weights in its layer sizes do better than its own choice",
-        }[random.verdict]
+    for name in matched:
+        comparison = curves.get(name)
+        if comparison is None:
+            continue
+        score = methods.part(name, "score")
+        if score == "random":
+            meaning = {
+                BETTER: "which weights it keeps within a layer matters, beyond how many",
+                NO_DIFFERENCE: "no detectable gain from its choice within a layer: as far as "
+                "these seeds can tell, its result comes from its per-layer allocation",
+                WORSE: "random weights in its layer sizes do better than its own choice",
+            }[comparison.verdict]
+        elif score == "magnitude":
+            meaning = {
+                BETTER: "it chooses weights within a layer better than magnitude does",
+                NO_DIFFERENCE: "within a layer it chooses no better and no worse than magnitude",
+                WORSE: "magnitude would choose better within its layer sizes",
+            }[comparison.verdict]
+            if comparison.ci_low == comparison.ci_high == 0:
+                meaning = "identical results: within every layer it keeps the largest weights"
+        else:
+            meaning = {
+                BETTER: f"it chooses weights within a layer better than {score} scores do",
+                NO_DIFFERENCE: "within a layer it chooses no better and no worse than "
+                f"{score} scores",
+                WORSE: f"{score} scores would choose better within its layer sizes",
+            }[comparison.verdict]
+        mark = BUDGET_MARK if _budget_differs(name, budgets) else ""
         lines.append(
-            f"- {VERDICT_WORDS[random.verdict]} `matched_random` across the curve: "
-            f"{_interval(random)}{_uncorrected(random)}; {meaning}."
-        )
-    if magnitude is not None:
-        meaning = {
-            BETTER: "it chooses weights within a layer better than magnitude does",
-            NO_DIFFERENCE: "within a layer it chooses no better and no worse than magnitude",
-            WORSE: "magnitude would choose better within its layer sizes",
-        }[magnitude.verdict]
-        if magnitude.ci_low == magnitude.ci_high == 0:
-            meaning = "identical results: within every layer it keeps the largest weights"
-        lines.append(
-            f"- {VERDICT_WORDS[magnitude.verdict]} `matched_mag` across the curve: "
-            f"{_interval(magnitude)}{_uncorrected(magnitude)}; {meaning}."
+            f"- {VERDICT_WORDS[comparison.verdict]} `{name}` across the curve: "
+            f"{_interval(comparison)}{_uncorrected(comparison)}; {meaning}.{mark}"
         )
     for control, comparison in allocation.items():
         baseline = comparison.reference
-        uniform = " (in effect a uniform one)" if baseline == "random" else ""
+        # A random score under one global threshold prunes every layer by the same fraction,
+        # in expectation: its allocation is in effect a uniform one.
+        uniform = (
+            " (in effect a uniform one)" if methods.part(baseline, "score") == "random" else ""
+        )
+        score = methods.part(control, "score")
+        within = WITHIN.get(score, f"{score}'s top weights")
         lines.append(
             f"- Its allocation, with the choice within a layer held fixed: `{control}` is "
             f"{VERDICT_WORDS[comparison.verdict]} `{baseline}` across the curve: "
-            f"{_interval(comparison)}{_uncorrected(comparison)}; so with {WITHIN[control]} "
+            f"{_interval(comparison)}{_uncorrected(comparison)}; so with {within} "
             f"chosen within each layer, `{strategy}`'s per-layer allocation is "
             + {
                 BETTER: f"better than `{baseline}`'s{uniform}.",
@@ -343,8 +459,8 @@ def _control_lines(
     return [sentence]
 
 
-def _disagreement_lines(cells: pd.DataFrame) -> list[str]:
-    found = metric_disagreement(cells)
+def _disagreement_lines(cells: pd.DataFrame, methods: Methods) -> list[str]:
+    found = metric_disagreement(cells, methods)
     real = [f"- {item}" for item in found if item.detectable]
     noise = [f"- {item}" for item in found if not item.detectable]
     if not found:
@@ -356,21 +472,16 @@ def _disagreement_lines(cells: pd.DataFrame) -> list[str]:
 
 def _evidence(
     rows: pd.DataFrame,
-    cells: pd.DataFrame,
     control: Mapping[str, Any],
     setup: Mapping[str, Any],
-    strategy: str,
-    baselines: Sequence[str],
-    matched: Sequence[str],
+    methods: Methods,
     figures: Mapping[str, str],
 ) -> RunEvidence:
-    evaluated = rows[rows["strategy"] == strategy]
+    evaluated = rows[rows["strategy"] == methods.strategy]
     environment = setup.get("environment", {})
     seeds = int(rows["n_seeds"].min()) if len(rows) else 0
     return RunEvidence(
-        strategy=strategy,
-        baselines=list(baselines),
-        matched=list(matched),
+        methods=methods,
         targets=sorted(float(value) for value in evaluated["target_compression"]),
         seeds_per_point=seeds,
         control_top1=control.get("top1") if finite(control.get("top1")) else None,
@@ -406,6 +517,7 @@ def _setup_lines(setup: Mapping[str, Any], control: Mapping[str, Any]) -> list[s
         f"augmentation: {setup.get('augmentation', 'n/a')}",
         f"- Seeds: {', '.join(str(seed) for seed in seeds) or 'n/a'} (n = {len(seeds)}); "
         f"target compressions: {compressions or 'n/a'}",
+        *_equal_budget_lines(setup),
         "- Environment: "
         + (", ".join(f"{key} {value}" for key, value in environment.items()) or "n/a"),
         "- Definitions: compression = all parameters / nonzero parameters; theoretical speedup "
@@ -413,13 +525,73 @@ def _setup_lines(setup: Mapping[str, Any], control: Mapping[str, Any]) -> list[s
     ]
 
 
-def _wide_table(rows: pd.DataFrame, methods: Sequence[str], strategy: str) -> list[str]:
+def _equal_budget_lines(setup: Mapping[str, Any]) -> list[str]:
+    """Whether one-shot methods were given the iterative method's number of finetuning rounds."""
+    if "equal_budget" not in setup:
+        return []
+    if setup["equal_budget"]:
+        return [
+            "- Training budget: equalised (`equal_budget` true): one-shot methods are finetuned "
+            "for as many rounds of the recipe as the run's iterative method"
+        ]
+    return [
+        "- Training budget: not equalised (`equal_budget` false): each method is finetuned as "
+        f"its schedule requires (one round of the recipe for one-shot methods; `{EQUALISE}` "
+        "gives them the iterative method's number of rounds)"
+    ]
+
+
+def _budget_lines(
+    cells: pd.DataFrame,
+    methods: Methods,
+    budgets: Mapping[tuple[str, str], float | None],
+    setup: Mapping[str, Any],
+) -> list[str]:
+    """The budget table: per method, what its cells spent on finetuning, on average."""
+    table = budget_table(cells, methods.all, methods)
+    lines = [
+        "What each method's cells used for finetuning, on average per cell (early stopping "
+        "included; every round summed for iterative methods):",
+        "",
+        "| method | schedule | rounds | epochs | optimizer steps | cells with a budget |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for _, row in table.iterrows():
+        lines.append(
+            f"| {_method_label(row['method'], methods)} | "
+            f"{(row['schedule'] or 'n/a').replace('_', '-')} | {_count(row['rounds'])} | "
+            f"{_count(row['epochs'])} | {_count(row['steps'])} | "
+            f"{row['cells_with_budget']} of {row['cells']} |"
+        )
+    if not table["cells_with_budget"].any():
+        lines += [
+            "",
+            "No cell records its training budget (its metrics file was written before budgets "
+            "were recorded); run `dvc repro` to record them.",
+        ]
+    elif any(differs(value) for value in budgets.values()):
+        lines += [
+            "",
+            f"Comparisons whose mean optimizer steps differ by more than {BUDGET_TOLERANCE:.0%} "
+            f"are flagged in *Every comparison*, and in the Answer with {BUDGET_MARK}.",
+        ]
+    return lines
+
+
+def _count(value: float) -> str:
+    """A mean count: ``"240"`` when whole, ``"237.3"`` otherwise, ``"n/a"`` when unknown."""
+    if not math.isfinite(value):
+        return "n/a"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _wide_table(rows: pd.DataFrame, methods: Methods) -> list[str]:
     targets = sorted(rows["target_compression"].unique())
     lines = [
         "| method | " + " | ".join(f"{value:g}×" for value in targets) + " |",
         "| --- |" + " ---: |" * len(targets),
     ]
-    for method in methods:
+    for method in methods.all:
         points = rows[rows["strategy"] == method].set_index("target_compression")
         cells = [
             _mean_std(points.at[value, "top1_mean"], points.at[value, "top1_std"])
@@ -427,23 +599,21 @@ def _wide_table(rows: pd.DataFrame, methods: Sequence[str], strategy: str) -> li
             else "—"
             for value in targets
         ]
-        lines.append(f"| {_method_label(method, strategy)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_method_label(method, methods)} | " + " | ".join(cells) + " |")
     return lines
 
 
-def _long_table(
-    rows: pd.DataFrame, methods: Sequence[str], strategy: str, control: Mapping[str, Any]
-) -> list[str]:
+def _long_table(rows: pd.DataFrame, methods: Methods, control: Mapping[str, Any]) -> list[str]:
     lines = [
         "| method | target | compression | speedup | top-1 | top-5 | seeds |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| control (unpruned) | 1 | 1.00 | 1.00 | {percent(control.get('top1'), '')} | "
         f"{percent(control.get('top5'), '')} | — |",
     ]
-    for method in methods:
+    for method in methods.all:
         for _, point in rows[rows["strategy"] == method].iterrows():
             lines.append(
-                f"| {_method_label(method, strategy)} | {point['target_compression']:g} | "
+                f"| {_method_label(method, methods)} | {point['target_compression']:g} | "
                 f"{point['compression']:.2f} | {point['speedup']:.2f} | "
                 f"{_mean_std(point['top1_mean'], point['top1_std'])} | "
                 f"{_mean_std(point['top5_mean'], point['top5_std'])} | {point['n_seeds']} |"
@@ -451,11 +621,11 @@ def _long_table(
     return lines
 
 
-def _method_label(method: str, strategy: str) -> str:
-    if method == strategy:
+def _method_label(method: str, methods: Methods) -> str:
+    if method == methods.strategy:
         return f"**{method}** (evaluated)"
-    if method.startswith("matched_"):
-        return f"{method} ({strategy}'s layer sizes)"
+    if method in methods.matched:
+        return f"{method} ({methods.strategy}'s layer sizes)"
     return method
 
 
@@ -469,34 +639,38 @@ def _all_finite(values: pd.Series) -> bool:
     return bool(len(values)) and bool(values.notna().all())
 
 
-def _seed_table(cells: pd.DataFrame, methods: Sequence[str], strategy: str) -> list[str]:
+def _seed_table(cells: pd.DataFrame, methods: Methods) -> list[str]:
     seeds = sorted(cells["seed"].unique())
     lines = [
         "| method | target | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
         "| --- | ---: |" + " ---: |" * len(seeds),
     ]
-    for method in methods:
+    for method in methods.all:
         mine = cells[cells["strategy"] == method]
         for target, rows in mine.groupby("target_compression", sort=True):
             by_seed = dict(zip(rows["seed"], rows["top1"], strict=True))
             values = [percent(by_seed.get(seed), "") if seed in by_seed else "—" for seed in seeds]
             lines.append(
-                f"| {_method_label(method, strategy)} | {target:g} | " + " | ".join(values) + " |"
+                f"| {_method_label(method, methods)} | {target:g} | " + " | ".join(values) + " |"
             )
     return lines
 
 
-def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
+def _comparison_table(
+    comparisons: Sequence[Comparison], budgets: Mapping[tuple[str, str], float | None]
+) -> list[str]:
     lines = [
-        "| reference | point | n | Δ top-1 | 95% CI | p | Holm p | verdict |",
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |",
+        "| reference | point | n | Δ top-1 | 95% CI | p | Holm p | verdict | budget |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
     ]
     for c in comparisons:
         point = "across the curve" if c.point == AUC else f"{c.target_compression:g}×"
+        # The control is the unpruned model itself: it was not finetuned, there is no budget.
+        budget = "—" if c.reference == CONTROL else budget_note(budgets.get((c.reference, c.point)))
         lines.append(
             f"| {c.reference} | {point} | {c.n_pairs} | {_points(c.delta)} | "
             f"{_points(c.ci_low)} to {_points(c.ci_high)} | {_p(c.p_value)} | {_p(c.p_holm)} | "
-            f"{c.verdict} |"
+            f"{c.verdict} | {budget} |"
         )
     return lines
 

@@ -16,11 +16,16 @@ import pandas as pd
 
 from prunebench.errors import PrunebenchError
 from prunebench.grid import compression_label
+from prunebench.reporting.methods import Methods
 
 KEYS = ["strategy", "target_compression", "seed"]
 REQUIRED = [*KEYS, "top1", "top5", "loss", "compression", "effective_compression", "speedup"]
 ACCURACY_METRICS = ["top1", "top5", "loss"]
 COST_METRICS = ["compression", "effective_compression", "speedup"]
+# A cell's training budget (its record's ``budget``): finetuning epochs and optimizer steps it
+# actually used, early stopping included and every round summed, and its number of rounds.
+BUDGET_FIELDS = ["epochs", "steps", "rounds"]
+BUDGET_METRICS = [f"budget_{field}" for field in BUDGET_FIELDS]
 DIGITS = 6
 
 
@@ -33,22 +38,16 @@ def compression_key(target: float) -> str:
     return f"c{compression_label(float(target))}"
 
 
-def methods_in_order(strategy: str, baselines: Sequence[str]) -> list[str]:
-    """The method under evaluation first, then the baselines, each name once.
-
-    ``strategy`` may itself be a baseline (``-S strategy=layer_grad``); listing it once keeps it
-    from being drawn, tabulated or compared against twice.
-    """
-    return list(dict.fromkeys([strategy, *baselines]))
-
-
 def cells_table(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One flat row per cell, sorted by strategy, target compression and seed.
 
     Nested dicts are dropped (provenance is per-file detail, not a result) except ``finetune``,
     whose scalar fields become ``finetune_<field>`` columns because how long a cell trained
-    explains its accuracy (its per-epoch ``history`` goes to :func:`curves_data` instead). A
-    duplicated (strategy, target, seed) would silently bias the mean, so it is refused.
+    explains its accuracy (its per-epoch ``history`` goes to :func:`curves_data` instead), and
+    ``budget``, which becomes ``budget_epochs``, ``budget_steps`` and ``budget_rounds``: those
+    columns are always there, NaN for a record without a budget (written before budgets were
+    recorded), so that every later table can rely on them. A duplicated (strategy, target,
+    seed) would silently bias the mean, so it is refused.
     """
     if not cells:
         raise PrunebenchError("no result cells to aggregate")
@@ -61,8 +60,14 @@ def cells_table(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         for field, value in cell.get("finetune", {}).items():
             if not isinstance(value, list):
                 row[f"finetune_{field}"] = value
+        budget = cell.get("budget")
+        for field in BUDGET_FIELDS:
+            row[f"budget_{field}"] = budget.get(field) if isinstance(budget, Mapping) else None
         rows.append(row)
     table = pd.DataFrame(rows)
+    for column in BUDGET_METRICS:
+        # A column of None alone would be of object dtype, whose mean pandas refuses.
+        table[column] = pd.to_numeric(table[column]).astype(float)
     duplicated = table.duplicated(KEYS, keep=False)
     if duplicated.any():
         first = table[duplicated].iloc[0]
@@ -76,31 +81,32 @@ def grouped_table(table: pd.DataFrame) -> pd.DataFrame:
     The std uses ``ddof=1`` (the sample std the paper asks for) and is NaN for a single seed:
     a spread cannot be estimated from one run, and 0 would claim a precision we do not have.
     Achieved compression and speedup are means too (identical across seeds for deterministic
-    allocations, but a seeded strategy such as ``random`` may differ by a weight).
+    allocations, but a seeded strategy such as ``random`` may differ by a weight), and so are the
+    training budget's epochs, optimizer steps and rounds (early stopping varies with the seed);
+    NaN where no cell of the point records a budget.
     """
     groups = table.groupby(["strategy", "target_compression"], sort=True)
     columns: dict[str, pd.Series] = {"n_seeds": groups["seed"].count()}
     for metric in ACCURACY_METRICS:
         columns[f"{metric}_mean"] = groups[metric].mean()
         columns[f"{metric}_std"] = groups[metric].std(ddof=1)
-    for metric in COST_METRICS:
-        columns[metric] = groups[metric].mean()
+    for metric in [*COST_METRICS, *BUDGET_METRICS]:
+        # The cells table always has the budget columns; a frame built by hand may not.
+        if metric in table.columns:
+            columns[metric] = groups[metric].mean()
     return pd.DataFrame(columns).reset_index()
 
 
-def plot_data(
-    grouped: pd.DataFrame,
-    control: Mapping[str, Any],
-    strategy: str,
-    baselines: Sequence[str],
-) -> pd.DataFrame:
+def plot_data(grouped: pd.DataFrame, control: Mapping[str, Any], methods: Methods) -> pd.DataFrame:
     """Rows for DVC's data plots: method, compression, speedup, top1, top1_std, control_top1.
 
     Accuracies are in percent. DVC overlays this file across experiments, so it carries the
     achieved (not target) compression and the speedup, the two x axes the paper asks for, and on
     every row the unpruned control's top-1, which the plot template draws as a reference line.
+    The matched controls are left out: they belong to the method, not to the field it is
+    overlaid with.
     """
-    rows = select_methods(grouped, methods_in_order(strategy, baselines))
+    rows = select_methods(grouped, methods.evaluated_and_baselines)
     return pd.DataFrame(
         {
             "method": rows["strategy"],
@@ -140,9 +146,7 @@ def curves_data(cells: Sequence[Mapping[str, Any]], strategy: str) -> pd.DataFra
 def summary_metrics(
     grouped: pd.DataFrame,
     control: Mapping[str, Any],
-    strategy: str,
-    baselines: Sequence[str],
-    matched: Sequence[str] = (),
+    methods: Methods,
     verdicts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The nested numbers ``dvc metrics show/diff`` read from ``results/summary.json``.
@@ -153,10 +157,18 @@ def summary_metrics(
     and a diff shows only what changed. ``top1_minus_best_baseline`` compares with the best
     *other* baseline at the same target. ``"matched"`` holds the method's matched controls, and
     ``"verdicts"`` (given by the caller, from ``statistics.verdict_metrics``) the paired
-    comparisons. NaN (a single seed's std) is left out: JSON has no NaN.
+    comparisons. Each point carries ``budget_steps``, the mean optimizer steps of its cells, so a
+    diff shows a method that trained longer. NaN (a single seed's std, a point whose cells record
+    no budget) is left out: JSON has no NaN.
+
+    Methods are keys under their own names, external ones (``mylab.taylor:strategy``) included:
+    ``dvc metrics diff`` joins the nesting with dots (``baselines.mylab.taylor:strategy.c2...``)
+    and never splits a key again, and the registry's names have no colon, so no two methods'
+    keys can run together.
     """
+    strategy, baselines, matched = methods.strategy, methods.baselines, methods.matched
     others = [name for name in baselines if name != strategy]
-    rows = select_methods(grouped, methods_in_order(strategy, baselines))
+    rows = select_methods(grouped, methods.evaluated_and_baselines)
     best_other = rows[rows["strategy"].isin(others)].groupby("target_compression")["top1_mean"]
     best_other = best_other.max()
 
@@ -215,6 +227,7 @@ def _point(row: pd.Series) -> dict[str, float | int]:
         "top5_mean": row["top5_mean"],
         "compression": row["compression"],
         "speedup": row["speedup"],
+        "budget_steps": row.get("budget_steps"),
     }
     return _numbers(point)
 

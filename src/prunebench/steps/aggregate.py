@@ -4,6 +4,10 @@ Cells are put side by side only if they were produced on the same footing: the s
 finetuning recipe, the same pretrained model and the same data (their digests), which is also
 what the control was measured on. Anything else is refused in one line naming the first cells
 that differ, rather than reported as a comparison.
+
+What each method is (score, allocation, structure, schedule) comes from the config's
+``strategies``, as the resolve stage read it from the strategies themselves; how long each cell
+trained comes from its record's ``budget``. Nothing is inferred from a method's name.
 """
 
 from collections.abc import Mapping
@@ -13,10 +17,6 @@ from typing import Any
 from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_write_bytes, check_writable, read_json, write_json
 from prunebench.grid import CellStore
-
-# Each matched control beside the baseline that chooses weights within a layer the same way: the
-# two differ only in their per-layer allocation, so their comparison is the allocation's effect.
-ALLOCATION_PAIRS = (("matched_mag", "global_mag"), ("matched_random", "random"))
 
 FOOTING = {
     "recipe": "finetuning recipe",
@@ -89,9 +89,14 @@ def describe_source(source: Mapping[str, Any]) -> str:
 def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: Path) -> None:
     """Read the cells under ``results/cells`` and the control; write the tables and report.
 
-    ``data`` is the materialised dataset's description (its augmentation goes into the report).
+    ``config`` is the resolved aggregate config: besides the grid and the benchmark's names it
+    holds ``strategies`` (every method's declared properties, required) and ``equal_budget``
+    (optional, false when absent). ``data`` is the materialised dataset's description (its
+    augmentation goes into the report).
     """
     from prunebench.reporting import (
+        Methods,
+        allocation_pairs,
         cells_table,
         compare,
         curves_data,
@@ -104,8 +109,8 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         verdict_metrics,
     )
 
-    strategy, baselines = config["strategy"], config["baselines"]
-    matched = config["matched_controls"]
+    methods = Methods.from_config(config)
+    strategy, baselines, matched = methods.strategy, methods.baselines, methods.matched
     check_writable(results)
     control = read_json(results / "control.json")
     cells_root = results / "cells"
@@ -133,8 +138,7 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     )
     # Each matched control against the baseline sharing its choice within a layer, across the
     # curve: the effect of the method's allocation alone, judged as one family.
-    pairs = [(name, baseline) for name, baseline in ALLOCATION_PAIRS
-             if name in matched and baseline in baselines]  # fmt: skip
+    pairs = allocation_pairs(methods)
     curves = [
         next(c for c in compare(reference_cells[name], {baseline: reference_cells[baseline]}, None)
              if c.point == "auc")
@@ -144,11 +148,9 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
 
     _write_csv(results / "cells.csv", table)
     _write_csv(results / "aggregate.csv", grouped)
-    _write_csv(results / "plots" / "accuracy.csv", plot_data(grouped, control, strategy, baselines))
+    _write_csv(results / "plots" / "accuracy.csv", plot_data(grouped, control, methods))
     _write_csv(results / "plots" / "strategy_curves.csv", curves_data(evaluated, strategy))
-    summary = summary_metrics(
-        grouped, control, strategy, baselines, matched, verdict_metrics(comparisons)
-    )
+    summary = summary_metrics(grouped, control, methods, verdict_metrics(comparisons))
     write_json(results / "summary.json", summary)
 
     environment = {
@@ -168,6 +170,7 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         "augmentation": read_json(data)["info"]["augmentation"],
         "seeds": config["seeds"],
         "compressions": config["compressions"],
+        "equal_budget": bool(config.get("equal_budget", False)),
         "environment": environment,
     }
     figures = {}
@@ -179,9 +182,7 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
                 table,
                 control,
                 results / "figures" / name,
-                strategy=strategy,
-                baselines=baselines,
-                matched=matched,
+                methods=methods,
                 setup=setup,
                 x=axis,
                 metric=metric,
@@ -192,9 +193,7 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         grouped,
         control,
         setup,
-        strategy=strategy,
-        baselines=baselines,
-        matched=matched,
+        methods=methods,
         comparisons=comparisons,
         allocation=allocation,
         figures=figures,

@@ -47,6 +47,8 @@ def evaluate_cell(
             key: training[key]
             for key in ("epochs_run", "best_epoch", "best_validation_top1", "history")
         },
+        budget=training["budget"],
+        schedule=mask_metadata.get("schedule", "one_shot"),
         inputs={
             "recipe": training["recipe"],
             "pretrained_sha256": training["pretrained_sha256"],
@@ -59,16 +61,17 @@ def evaluate_cell(
 def evaluate_cells(
     config: Mapping[str, Any],
     *,
-    masks: Path,
     finetuned: Path,
     out: Path,
     data: Path,
     device: torch.device,
     code: str,
 ) -> int:
-    """Evaluate every finetuned cell under ``finetuned`` into ``out``; return how many ran."""
-    pruned = CellStore(masks)
-    pruned.require_intact()
+    """Evaluate every finetuned cell under ``finetuned`` into ``out``; return how many ran.
+
+    Each cell is measured with its final masks, written by the finetune step beside the model
+    (for a scheduled strategy they are not the prune step's first masks).
+    """
     trained = CellStore(finetuned)
     cells = trained.require_intact()
     check_writable(out)
@@ -76,13 +79,13 @@ def evaluate_cells(
     inputs = dict(evaluate=dict(config), data=tree_digest([data]), code=code)
 
     def fingerprint_of(cell: Cell) -> str:
-        sources = tree_digest([pruned.path(cell), trained.path(cell)])
+        sources = tree_digest([trained.path(cell)])
         return fingerprint(cell=cell.name, cell_files=sources, **inputs)
 
     def compute(cell: Cell, staging: Path) -> None:
         model = create_model(config["model"], dataset.info.num_classes)
         model.load_state_dict(load_state_dict(trained.path(cell) / "model.safetensors"))
-        cell_masks, mask_metadata = load_masks(pruned.path(cell) / "masks.safetensors", model)
+        cell_masks, mask_metadata = load_masks(trained.path(cell) / "masks.safetensors", model)
         metrics = evaluate_cell(
             model,
             cell_masks,

@@ -1,12 +1,15 @@
-"""Step finetune: train every pruned cell of a method with its masks held fixed.
+"""Step finetune: train every pruned cell of a method; a scheduled strategy prunes as it trains.
 
-Each cell gets the finetuned model (masks folded in: pruned weights are plain zeros), its
-training summary with what it was trained from (recipe, pretrained and data digests), and, when
-the caller passes an epoch logger, per-epoch curves.
+Each cell gets the finetuned model (masks folded in: pruned weights are plain zeros), its final
+masks, its training summary with what it was trained from (recipe, pretrained and data digests)
+and the budget it used (epochs, optimizer steps, rounds), and, when the caller passes an epoch
+logger, per-epoch curves.
 """
 
+import importlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from prunebench.files import (
     write_json,
 )
 from prunebench.grid import Cell, CellStore, fingerprint, run_cells, tree_digest
-from prunebench.masks import MaskSet, fold_masks, load_masks
+from prunebench.masks import MaskSet, fold_masks, load_masks, mask_compression, save_masks
 from prunebench.models import create_model
 from prunebench.training import Recipe, TrainingResult, train
 
@@ -34,33 +37,61 @@ EpochLogger = Callable[[Path], Any]
 """``directory -> context manager yielding an on_epoch(row) callback`` (e.g. dvclive's)."""
 
 
+@dataclass
+class FinetunedCell:
+    """A finetuned cell: the model (masks folded in), its final masks and how it was trained."""
+
+    model: nn.Module
+    masks: MaskSet
+    result: TrainingResult
+    rounds: int
+
+    @property
+    def budget(self) -> dict[str, int]:
+        """The training budget used: epochs and optimizer steps (all rounds), and rounds."""
+        return {"epochs": self.result.epochs_run, "steps": self.result.steps, "rounds": self.rounds}
+
+
 def finetune_cell(
     model_name: str,
     pretrained: Mapping[str, torch.Tensor],
     masks: MaskSet,
+    mask_metadata: Mapping[str, Any],
     dataset: Dataset,
     recipe: Recipe,
     *,
     seed: int,
     device: torch.device,
+    one_shot_rounds: int = 1,
     on_epoch: Callable[[dict], None] | None = None,
     description: str = "finetune",
-) -> tuple[nn.Module, TrainingResult]:
-    """The pretrained model with ``masks`` applied, finetuned by ``recipe`` from ``seed``."""
+) -> FinetunedCell:
+    """The pretrained model with the prune step's ``masks``, finetuned by ``recipe`` from ``seed``.
+
+    A one-shot strategy's masks are held fixed, for ``one_shot_rounds`` times the recipe's epochs
+    (params ``equal_budget``). A scheduled strategy (``mask_metadata["schedule"]``) runs its
+    schedule from these first masks (``prunebench.strategies.schedules``) and ends with its
+    final masks.
+    """
     model = create_model(model_name, dataset.info.num_classes)
     model.load_state_dict(pretrained)
-    result = train(
-        model,
-        dataset,
-        recipe,
-        seed=seed,
-        device=device,
-        masks=masks,
-        on_epoch=on_epoch,
-        description=description,
-    )
+    if mask_metadata.get("schedule", "one_shot") == "one_shot":
+        budget = replace(recipe, epochs=recipe.epochs * one_shot_rounds)
+        result = train(model, dataset, budget, seed=seed, device=device, masks=masks,
+                       on_epoch=on_epoch, description=description)  # fmt: skip
+        rounds = 1
+    else:
+        # Imported by name, not statically: the finetune step's code fingerprint then holds no
+        # strategy code, so editing a strategy never re-finetunes one-shot cells. A scheduled
+        # cell is covered instead by its strategy's source digest, which the prune step records
+        # in its first masks (``strategy_source``), and those masks are in its fingerprint.
+        schedules = importlib.import_module("prunebench.strategies.schedules")
+        masks, result, rounds = schedules.run_schedule(
+            mask_metadata, model, masks, dataset, recipe, seed=seed, device=device,
+            on_epoch=on_epoch, description=description,
+        )  # fmt: skip
     fold_masks(model, masks)
-    return model, result
+    return FinetunedCell(model, masks, result, rounds)
 
 
 def finetune_cells(
@@ -96,18 +127,24 @@ def finetune_cells(
         cell_masks, metadata = load_masks(pruned.path(cell) / MASK_FILE, model)
         logging = epoch_logger(staging / "live") if epoch_logger else nullcontext(None)
         with logging as on_epoch:
-            model, result = finetune_cell(
+            finetuned = finetune_cell(
                 config["model"],
                 state_dict,
                 cell_masks,
+                metadata,
                 dataset,
                 recipe,
                 seed=cell.seed,
                 device=device,
+                one_shot_rounds=config["one_shot_rounds"],
                 on_epoch=on_epoch,
                 description=f"finetune {metadata['strategy']} {cell.name}",
             )
-        save_state_dict(staging / MODEL_FILE, model.state_dict())
+        save_state_dict(staging / MODEL_FILE, finetuned.model.state_dict())
+        # The final masks, which evaluate measures (a one-shot cell's are the prune step's).
+        final = {**metadata, "achieved_compression": mask_compression(model, finetuned.masks)}
+        save_masks(staging / MASK_FILE, finetuned.masks, final)
+        result = finetuned.result
         write_json(
             staging / TRAINING_FILE,
             {
@@ -116,6 +153,7 @@ def finetune_cells(
                 "seed": cell.seed,
                 "recipe": recipe.as_dict(),
                 **trained_from,
+                "budget": finetuned.budget,
                 "epochs_run": result.epochs_run,
                 "best_epoch": result.best_epoch,
                 "best_validation_top1": result.best_validation_top1,

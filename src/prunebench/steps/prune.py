@@ -5,6 +5,7 @@ own masks at each cell (``reference``): its cells change whenever the method's m
 """
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -16,11 +17,13 @@ from prunebench.data import Dataset, open_materialized
 from prunebench.errors import PrunebenchError
 from prunebench.files import check_writable, load_state_dict, sha256_file, write_csv_rows
 from prunebench.grid import Cell, CellStore, fingerprint, grid, run_cells, tree_digest
-from prunebench.masks import MaskSet, apply_masks, load_masks, prunable_parameters, save_masks
+from prunebench.masks import MaskSet, apply_masks, load_masks, save_masks
 from prunebench.metrics import layer_table, mask_compression
 from prunebench.models import create_model
+from prunebench.options import as_mapping
 from prunebench.seeding import seed_everything
-from prunebench.strategies import STRATEGIES, compute_masks, keep_count
+from prunebench.sources import SOURCE_ROOT, files_digest
+from prunebench.strategies import find_strategy, is_external, source_files
 from prunebench.strategies.matched import MATCHED_CONTROLS, matched_masks
 
 MASK_FILE = "masks.safetensors"
@@ -50,12 +53,18 @@ def prune_cell(
     config: Mapping[str, Any],
     *,
     device: torch.device,
+    options: Mapping[str, Any] | None = None,
 ) -> PrunedCell:
     """Masks of ``method`` at ``cell``'s compression, scored on batches drawn from its seed.
+
+    ``options`` are the strategy's hyperparameters (its defaults where absent). A scheduled
+    strategy's masks are its first (``Strategy.first_masks``); the finetune step runs the rest.
 
     The scoring minibatches are the first ``score_batches`` of the train split shuffled by the
     seed alone, so every method sees the same images at one seed (comparisons are paired).
     """
+    strategy = find_strategy(method)
+    options = strategy.parse_options(options)
     model = create_model(config["model"], dataset.info.num_classes)
     model.load_state_dict(pretrained)
     model.to(device)
@@ -67,15 +76,23 @@ def prune_cell(
         generator=data_order,
         device=device,
     )
-    masks = compute_masks(
+    masks = strategy.first_masks(
         model,
-        method,
         cell.compression,
         seed=cell.seed,
+        options=options,
+        input_shape=tuple(dataset.info.input_shape),
         batches=list(islice(batches, config["score_batches"])),
         include_classifier=config["include_classifier"],
     )
-    return _pruned(model, masks, method, cell, config, dataset)
+    pruned = _pruned(model, masks, method, cell, config, dataset)
+    pruned.metadata["options"] = as_mapping(options)
+    pruned.metadata["schedule"] = strategy.schedule
+    if strategy.schedule != "one_shot":
+        # The finetune step runs this code; its digest in the masks is in every finetune cell's
+        # fingerprint (see prunebench.steps.finetune).
+        pruned.metadata["strategy_source"] = strategy_source_digest(method)
+    return pruned
 
 
 def matched_cell(
@@ -126,6 +143,11 @@ def _pruned(
     return PrunedCell(masks, metadata, layer_table(model, dataset.info.input_shape))
 
 
+def strategy_source_digest(method: str) -> str:
+    """Digest of the files that decide what strategy ``method`` computes (``source_files``)."""
+    return files_digest(source_files(method), relative_to=SOURCE_ROOT.parent)
+
+
 def prune_cells(
     method: str,
     config: Mapping[str, Any],
@@ -136,8 +158,12 @@ def prune_cells(
     device: torch.device,
     code: str,
     reference: Path | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> int:
     """Bring ``out`` to exactly the grid's cells of ``method``; return how many were computed.
+
+    ``options`` are the strategy's hyperparameters (params ``prune.options`` for the method
+    under evaluation; None: its defaults), refused in one line if it has no such option.
 
     ``method`` is a strategy, or with ``reference`` (the method's mask cells) a matched control.
     Everything that can be refused is refused before the first cell is touched: the method's
@@ -145,8 +171,11 @@ def prune_cells(
     unwritable ``out``.
     """
     cells = grid(config["compressions"], config["seeds"])
+    dataset = open_materialized(data)
+    input_shape = tuple(dataset.info.input_shape)
     if reference is None:
-        STRATEGIES[method]
+        strategy = find_strategy(method)
+        options = as_mapping(strategy.parse_options(options))
     else:
         MATCHED_CONTROLS[method]
         references = CellStore(reference)
@@ -156,17 +185,24 @@ def prune_cells(
                 f"{method}: the method's masks lack cell {missing[0].name} under {reference}; "
                 "run its prune stage first"
             )
-    dataset = open_materialized(data)
     state_dict = load_state_dict(pretrained)
-    with torch.device("meta"):
-        skeleton = create_model(config["model"], dataset.info.num_classes)
-    prunable = prunable_parameters(skeleton, include_classifier=config["include_classifier"])
-    for compression in config["compressions"]:
-        keep_count(skeleton, prunable, compression)
+    if reference is None:
+        # Only a channel structure traces the model; counting parameters needs no weights.
+        with nullcontext() if strategy.structure == "channel" else torch.device("meta"):
+            skeleton = create_model(config["model"], dataset.info.num_classes)
+        strategy.check_reachable(
+            skeleton,
+            config["compressions"],
+            input_shape=input_shape,
+            include_classifier=config["include_classifier"],
+        )
     check_writable(out)
     inputs = dict(
         method=method,
         prune=cell_inputs(config),
+        options=options,
+        # A researcher's strategy is outside the stage's code digest: its files count here.
+        strategy_source=strategy_source_digest(method) if is_external(method) else None,
         pretrained=sha256_file(pretrained),
         data=tree_digest([data]),
         code=code,
@@ -180,7 +216,9 @@ def prune_cells(
 
     def compute(cell: Cell, staging: Path) -> None:
         if reference is None:
-            pruned = prune_cell(method, cell, state_dict, dataset, config, device=device)
+            pruned = prune_cell(
+                method, cell, state_dict, dataset, config, device=device, options=options
+            )
         else:
             reference_file = references.path(cell) / MASK_FILE
             pruned = matched_cell(

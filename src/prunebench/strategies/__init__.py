@@ -1,63 +1,118 @@
-"""Pruning strategies: a score and an allocation, composed and registered by name.
+"""Pruning strategies, registered by name; a researcher's own named ``package.module:attribute``.
 
-The paper's taxonomy, as code. A strategy is
+A strategy (:class:`Strategy`, ``strategy.py``) is a score, an allocation, a structure and a
+schedule, with its own hyperparameters:
 
-- a **score** (``scores.py``): how important each prunable weight is, higher keeps;
-- an **allocation** (``allocation.py``): global (the highest scores anywhere) or layerwise (the
-  same fraction of every layer), keeping exactly the number of weights the target compression
-  allows;
-- a **structure**: which weights are pruned together. Every strategy so far is unstructured (each
-  weight on its own); channel pruning will pool scores per output channel before allocating.
+- scores (``scores.py``; channel scores in ``channels.py``, SynFlow in ``synflow.py``): how
+  important each weight or channel is, higher keeps;
+- allocations (``allocation.py``): ``"global"`` or ``"layerwise"``, exact top-k;
+- structures: ``"unstructured"`` or ``"channel"`` (``channels.py``: dependency groups from
+  Torch-Pruning's graph);
+- schedules: ``"one_shot"``, ``"iterative"`` or ``"gradual"`` (``schedules.py``, run while
+  finetuning).
 
-Adding a strategy: write its score function in ``scores.py`` (a function of :class:`ScoreInputs`
-returning one tensor per weight) and register it below with an allocation, e.g.::
+Adding a strategy of a known shape is one line below, e.g.::
 
-    STRATEGIES.add("global_snip", Strategy(snip_scores, global_allocation, needs_batches=True))
+    STRATEGIES.add("global_snip", Strategy(snip_scores, "global", needs_batches=True))
 
-Entry point: :func:`compute_masks`.
+or, without editing prunebench, a ``Strategy`` in the researcher's own module, named in params as
+``strategy: mylab.taylor:strategy`` (:func:`find_strategy`; ``external.py``).
+
+Entry points: :func:`find_strategy`, :meth:`Strategy.masks`, :func:`compute_masks`.
 """
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import torch.nn.functional as F
 from torch import nn
 
 from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet, prunable_parameters
+from prunebench.masks import MaskSet
 from prunebench.registry import Registry
 from prunebench.strategies.allocation import global_allocation, keep_count, layerwise_allocation
 from prunebench.strategies.scores import (
     Batch,
     LossFunction,
     ScoreInputs,
-    Scores,
     activation_scores,
+    channel_bn_scores,
+    channel_l1_scores,
+    channel_random_scores,
     gradient_scores,
     lamp_scores,
     magnitude_scores,
     random_scores,
+    synflow_iterative_scores,
+)
+from prunebench.strategies.strategy import (
+    GradualOptions,
+    IterativeOptions,
+    NoOptions,
+    Strategy,
+)
+from prunebench.strategies.synflow import SynflowOptions
+
+STRATEGIES: Registry[Strategy] = Registry("strategy")
+# The paper's baselines (section 7.2) and ShrinkBench's activation scores.
+STRATEGIES.add("random", Strategy(random_scores, "global"))
+STRATEGIES.add("global_mag", Strategy(magnitude_scores, "global"))
+STRATEGIES.add("layer_mag", Strategy(magnitude_scores, "layerwise"))
+STRATEGIES.add("global_grad", Strategy(gradient_scores, "global", needs_batches=True))
+STRATEGIES.add("layer_grad", Strategy(gradient_scores, "layerwise", needs_batches=True))
+STRATEGIES.add("global_act", Strategy(activation_scores, "global", needs_batches=True))
+STRATEGIES.add("layer_act", Strategy(activation_scores, "layerwise", needs_batches=True))
+# Layer-adaptive magnitude (Lee et al., ICLR 2021).
+STRATEGIES.add("lamp", Strategy(lamp_scores, "global"))
+# Channels (SPEC): random; L1 of filters (Li et al., ICLR 2017), per layer or normalised per
+# layer and global; network slimming's |batch-norm scale| (Liu et al., ICCV 2017).
+STRATEGIES.add("random_channel", Strategy(channel_random_scores, "global", structure="channel"))
+STRATEGIES.add("layer_channel_l1", Strategy(channel_l1_scores, "layerwise", structure="channel"))
+STRATEGIES.add("global_channel_l1", Strategy(channel_l1_scores, "global", structure="channel"))
+STRATEGIES.add("global_channel_bn", Strategy(channel_bn_scores, "global", structure="channel"))
+# Data-free, iterative in its scoring (Tanaka et al., NeurIPS 2020).
+STRATEGIES.add("synflow", Strategy(synflow_iterative_scores, "global", options=SynflowOptions))
+# Pruning while training: iterative magnitude pruning; gradual magnitude pruning (Zhu & Gupta).
+STRATEGIES.add(
+    "imp", Strategy(magnitude_scores, "global", schedule="iterative", options=IterativeOptions)
+)
+STRATEGIES.add(
+    "gmp", Strategy(magnitude_scores, "layerwise", schedule="gradual", options=GradualOptions)
 )
 
 
-@dataclass(frozen=True)
-class Strategy:
-    """A score function, an allocation, and whether the score needs minibatches of data."""
-
-    score: Callable[[ScoreInputs], Scores]
-    allocation: Callable[[Scores, int], MaskSet]
-    needs_batches: bool = False
+def is_external(name: str) -> bool:
+    """Whether ``name`` is a ``package.module:attribute`` reference rather than a registry key."""
+    return isinstance(name, str) and ":" in name
 
 
-STRATEGIES: Registry[Strategy] = Registry("strategy")
-STRATEGIES.add("random", Strategy(random_scores, global_allocation))
-STRATEGIES.add("global_mag", Strategy(magnitude_scores, global_allocation))
-STRATEGIES.add("layer_mag", Strategy(magnitude_scores, layerwise_allocation))
-STRATEGIES.add("global_grad", Strategy(gradient_scores, global_allocation, needs_batches=True))
-STRATEGIES.add("layer_grad", Strategy(gradient_scores, layerwise_allocation, needs_batches=True))
-STRATEGIES.add("global_act", Strategy(activation_scores, global_allocation, needs_batches=True))
-STRATEGIES.add("layer_act", Strategy(activation_scores, layerwise_allocation, needs_batches=True))
-STRATEGIES.add("lamp", Strategy(lamp_scores, global_allocation))
+def find_strategy(name: str) -> Strategy:
+    """The strategy called ``name``: a registry key, or ``package.module:attribute`` naming a
+    :class:`Strategy` (or a function returning one) in any importable module."""
+    if is_external(name):
+        from prunebench.strategies.external import load_strategy
+
+        return load_strategy(name)
+    return STRATEGIES[name]
+
+
+def source_files(name: str) -> list[Path]:
+    """The source files that decide what strategy ``name`` computes, in pruning and in training.
+
+    prunebench's strategies package and schedules (with what they import), and for an external
+    strategy the files of its own top-level package. Their digest is part of the strategy's cell
+    fingerprints, so editing one recomputes exactly the cells it can change.
+    """
+    from prunebench.sources import SOURCE_ROOT, import_closure
+
+    here = Path(__file__).resolve().parent
+    files = import_closure([here / "__init__.py", here / "schedules.py"], [SOURCE_ROOT])
+    if is_external(name):
+        from prunebench.strategies.external import package_files
+
+        files += package_files(name)
+    return sorted(set(files))
 
 
 def compute_masks(
@@ -69,36 +124,53 @@ def compute_masks(
     batches: Iterable[Batch] | None = None,
     include_classifier: bool = False,
     loss_function: LossFunction = F.cross_entropy,
+    options: Any = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> MaskSet:
-    """Masks for ``model`` from the registered ``strategy`` at target ``compression``.
+    """Masks for ``model`` from the strategy named ``strategy`` at target ``compression``.
 
-    ``compression`` is total / nonzero parameters over the whole model (SPEC); exactly
-    ``keep_count(...)`` prunable weights are kept, on the model's device. Every check of the
-    arguments (strategy name, compression, batches given) happens before any scoring.
+    ``compression`` is total / nonzero parameters over the whole model (SPEC); an unstructured
+    strategy keeps exactly ``keep_count(...)`` prunable weights, a channel strategy reaches the
+    closest compression whole groups allow. Every check of the arguments (strategy name,
+    compression, batches given) happens before any scoring. For a schedule, these are the final
+    masks of a one-shot run of its score and allocation; its first masks are
+    :meth:`Strategy.first_masks`.
 
     ``batches`` are ``(images, labels)`` minibatches for the data-dependent strategies (gradient,
-    activation), used all and only: the caller decides how many (params ``prune.gradient_batches``,
+    activation), used all and only: the caller decides how many (params ``prune.score_batches``,
     one by default as in the paper) and draws them deterministically from ``seed``. ``seed``
-    itself seeds the ``random`` strategy. The model is left as it was: weights, batch-norm
-    statistics, ``.grad`` and train/eval mode.
+    itself seeds the random strategies. ``options`` are the strategy's hyperparameters (its
+    defaults if None); ``input_shape`` is one sample's shape, needed by the channel strategies
+    and SynFlow. The model is left as it was: weights, batch-norm statistics, ``.grad`` and
+    train/eval mode.
     """
-    chosen = STRATEGIES[strategy]
-    parameters = prunable_parameters(model, include_classifier=include_classifier)
-    if not parameters:
-        raise PrunebenchError(f"model {type(model).__name__} has no prunable weights")
-    count = keep_count(model, parameters, compression)
+    chosen = find_strategy(strategy)
     if chosen.needs_batches and batches is None:
         raise PrunebenchError(f"strategy {strategy!r} scores weights from data: pass batches")
-    scores = chosen.score(ScoreInputs(model, parameters, seed, batches, loss_function))
-    return chosen.allocation(scores, count)
+    return chosen.masks(
+        model,
+        compression,
+        seed=seed,
+        options=options,
+        input_shape=input_shape,
+        batches=batches,
+        include_classifier=include_classifier,
+        loss_function=loss_function,
+    )
 
 
 __all__ = [
     "STRATEGIES",
+    "GradualOptions",
+    "IterativeOptions",
+    "NoOptions",
     "ScoreInputs",
     "Strategy",
     "compute_masks",
+    "find_strategy",
     "global_allocation",
+    "is_external",
     "keep_count",
     "layerwise_allocation",
+    "source_files",
 ]

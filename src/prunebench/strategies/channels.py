@@ -29,7 +29,7 @@ that speed is measured on).
 import copy
 import math
 import numbers
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -416,6 +416,27 @@ def group_masks(
     return masks
 
 
+def pruned_groups(groups: Sequence[ChannelGroup], masks: Mapping[str, torch.Tensor]) -> list[int]:
+    """Indices of the ``groups`` that ``masks`` (from :func:`group_masks`) remove entirely.
+
+    The inverse of :func:`group_masks`: with it, a channel mask file is enough to build the
+    physically smaller model (:func:`physically_pruned`).
+    """
+    removed = []
+    for index, group in enumerate(groups):
+        if all(
+            name in masks and not bool(_slice(masks[name], dim, indices).any())
+            for name, dim, indices in group.slices
+        ):
+            removed.append(index)
+    return removed
+
+
+def _slice(tensor: torch.Tensor, dim: int, indices: tuple[int, ...]) -> torch.Tensor:
+    index = torch.tensor(indices, dtype=torch.long, device=tensor.device)
+    return tensor.index_select(dim, index)
+
+
 class _PruningState:
     """Which entries a set of pruned groups removes, counted as their union, kept up to date.
 
@@ -665,5 +686,6 @@ __all__ = [
     "channel_scores",
     "group_masks",
     "physically_pruned",
+    "pruned_groups",
     "select_groups",
 ]

@@ -10,8 +10,9 @@ leaves batch-norm running statistics untouched, so pruning never alters the pret
 beyond its masks; ShrinkBench computed gradients in train mode, which updates those statistics.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,7 +30,11 @@ class ScoreInputs:
     """Everything a score function may read.
 
     ``parameters`` are the prunable weights by state-dict name (``masks.prunable_parameters``);
-    ``batches`` are the minibatches for data-dependent scores, ``(images, labels)`` each.
+    ``batches`` are the minibatches for data-dependent scores, ``(images, labels)`` each;
+    ``options`` the strategy's hyperparameters (its options dataclass). ``keep_count`` is the
+    number of weights the allocation will keep, for scores that prune iteratively on their way
+    to it (SynFlow); ``input_shape`` one sample's shape, for scores that run the network on a
+    synthetic input; ``groups`` the channel groups a channel score rates, one number each.
     """
 
     model: nn.Module
@@ -37,6 +42,10 @@ class ScoreInputs:
     seed: int
     batches: Iterable[Batch] | None
     loss_function: LossFunction
+    options: Any = None
+    keep_count: int | None = None
+    input_shape: tuple[int, ...] | None = None
+    groups: Sequence[Any] | None = None
 
 
 def magnitude_scores(inputs: ScoreInputs) -> Scores:
@@ -194,3 +203,53 @@ def _per_weight(per_input: torch.Tensor, module: nn.Module) -> torch.Tensor:
     groups = module.groups
     per_group = per_input.view(groups, -1).repeat_interleave(module.out_channels // groups, dim=0)
     return per_group.view(module.out_channels, -1, 1, 1)
+
+
+# Channel scores: one number per channel group (``inputs.groups``), for the channel structure.
+# Channel-level code (and Torch-Pruning) is imported only when a channel strategy runs.
+
+
+def channel_l1_scores(inputs: ScoreInputs) -> list[float]:
+    """The L1 norm of each group's filters over the mean of its layer's (Li et al., ICLR 2017).
+
+    Normalised per layer so that one global threshold compares layers of different scales; within
+    a layer the order is the plain L1's, so a layerwise allocation prunes exactly Li et al.'s.
+    """
+    from prunebench.strategies.channels import channel_scores
+
+    return channel_scores(inputs.model, inputs.groups, "l1_normalised")
+
+
+channel_l1_scores.score_name = "channel_l1"
+
+
+def channel_bn_scores(inputs: ScoreInputs) -> list[float]:
+    """``|gamma|`` of each group's batch-norm channels (network slimming, Liu et al., ICCV 2017)."""
+    from prunebench.strategies.channels import channel_scores
+
+    return channel_scores(inputs.model, inputs.groups, "bn")
+
+
+def channel_random_scores(inputs: ScoreInputs) -> list[float]:
+    """Uniform random numbers per group, seeded by ``seed`` alone."""
+    from prunebench.strategies.channels import channel_scores
+
+    return channel_scores(inputs.model, inputs.groups, "random", seed=inputs.seed)
+
+
+def synflow_iterative_scores(inputs: ScoreInputs) -> Scores:
+    """SynFlow's last-round scores after ``options.rounds`` rounds towards ``keep_count``.
+
+    Data-free; their global top ``keep_count`` is SynFlow's mask (see
+    ``prunebench.strategies.synflow``).
+    """
+    from prunebench.strategies.synflow import synflow_final_scores
+
+    if inputs.input_shape is None or inputs.keep_count is None:
+        raise PrunebenchError("synflow needs the model's input_shape and the keep count")
+    return synflow_final_scores(
+        inputs.model, inputs.parameters, inputs.keep_count, inputs.input_shape, inputs.options
+    )
+
+
+synflow_iterative_scores.score_name = "synflow"

@@ -127,6 +127,22 @@ def synflow_masks(
     allocation) never revives one. Returns boolean masks on each weight's device. Data-free and
     deterministic: no random number is drawn. The model is left as it was.
     """
+    scores = synflow_final_scores(model, parameters, keep_count, input_shape, options)
+    return dict(zip(scores, top_k_masks(list(scores.values()), keep_count), strict=True))
+
+
+def synflow_final_scores(
+    model: nn.Module,
+    parameters: dict[str, nn.Parameter],
+    keep_count: int,
+    input_shape: tuple[int, ...],
+    options: SynflowOptions = SynflowOptions(),
+) -> dict[str, torch.Tensor]:
+    """The scores of SynFlow's last round, weights pruned by the earlier rounds at ``-inf``.
+
+    Their global top ``keep_count`` is :func:`synflow_masks`: the form in which SynFlow is a
+    score like any other for the strategy registry's global allocation.
+    """
     _check_parameters(model, parameters)
     if isinstance(keep_count, bool) or not isinstance(keep_count, numbers.Integral):
         raise PrunebenchError(f"synflow keep_count must be a whole number, got {keep_count!r}")
@@ -139,11 +155,15 @@ def synflow_masks(
         name: torch.ones(weight.shape, dtype=torch.bool, device=weight.device)
         for name, weight in parameters.items()
     }
-    for count in schedule:
+    for round_index, count in enumerate(schedule):
         scores = _scores(model, parameters, state, inputs, masks)
-        ranked = [score.masked_fill(~masks[name], -torch.inf) for name, score in scores.items()]
-        masks = dict(zip(scores, top_k_masks(ranked, count), strict=True))
-    return masks
+        ranked = {
+            name: score.masked_fill(~masks[name], -torch.inf) for name, score in scores.items()
+        }
+        if round_index == len(schedule) - 1:
+            return ranked
+        masks = dict(zip(ranked, top_k_masks(list(ranked.values()), count), strict=True))
+    raise AssertionError("synflow_schedule returns at least one round")
 
 
 def _scores(

@@ -1,0 +1,171 @@
+"""Pruning while finetuning: the iterative and gradual schedules.
+
+A scheduled strategy's cell starts from the first masks the prune step wrote
+(:meth:`Strategy.first_masks`); the finetune step hands it here, and its final masks are what
+the finetune step writes beside the checkpoint and what evaluate measures.
+
+- ``"iterative"`` (``imp``): ``rounds`` rounds. Round ``r`` prunes to ``target ** (r / rounds)``
+  (the same compression factor each round; round 1 is the prune step's mask) with the strategy's
+  score and allocation on the weights as trained so far, the weights pruned before staying pruned,
+  then runs the benchmark's finetuning recipe in full (early stopping included). The budget is
+  the sum over rounds.
+- ``"gradual"`` (``gmp``): one run of the recipe during which the sparsity of the prunable weights
+  follows Zhu & Gupta's cubic schedule, ``s_t = s_f + (s_i - s_f) (1 - (t - t_0) / (t_1 - t_0))^3``
+  for the mask updates at ``t = t_0, t_0 + frequency, ...`` and at ``t_1``, then held. Only
+  epochs at the final sparsity count for early stopping and the best epoch.
+
+Both end with exactly the target's number of kept weights (``allocation.keep_count``), so the
+achieved compression is the target's to within one weight, as for a one-shot strategy.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from prunebench.masks import MaskSet, prunable_parameters
+from prunebench.strategies import find_strategy
+from prunebench.strategies.allocation import keep_count
+from prunebench.strategies.strategy import GradualOptions, Strategy
+from prunebench.training import Recipe, TrainingResult, train
+
+
+def cubic_keep_counts(
+    prunable_total: int,
+    initial_keep: int,
+    final_keep: int,
+    planned_steps: int,
+    options: GradualOptions,
+) -> dict[int, int]:
+    """``{optimizer steps taken: prunable weights kept from then on}`` of the cubic schedule.
+
+    Updates at ``t_0 = round(start * planned_steps)``, every ``frequency`` steps after, and at
+    ``t_1 = round(end * planned_steps)``, where the count is ``final_keep`` exactly. Counts never
+    increase. An update at step 0 is the first mask itself and is left out.
+    """
+    start_step = round(options.start * planned_steps)
+    end_step = max(round(options.end * planned_steps), start_step)
+    initial_sparsity = 1 - initial_keep / prunable_total
+    final_sparsity = 1 - final_keep / prunable_total
+    points = list(range(start_step, end_step, options.frequency)) + [end_step]
+    counts, previous = {}, initial_keep
+    for step in points:
+        progress = 1.0 if end_step == start_step else (step - start_step) / (end_step - start_step)
+        sparsity = final_sparsity + (initial_sparsity - final_sparsity) * (1 - progress) ** 3
+        count = prunable_total - round(prunable_total * sparsity)
+        previous = min(max(count, final_keep), previous)
+        counts[step] = previous
+    counts[end_step] = final_keep
+    counts.pop(0, None)
+    return counts
+
+
+def run_schedule(
+    mask_metadata: Mapping[str, Any],
+    model: nn.Module,
+    masks: MaskSet,
+    dataset,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    on_epoch: Callable[[dict], None] | None = None,
+    description: str = "finetune",
+) -> tuple[MaskSet, TrainingResult, int]:
+    """Finetune ``model`` from its first ``masks`` by the schedule of the cell's strategy.
+
+    ``mask_metadata`` is the first mask file's (strategy, options, target compression, prune
+    params). Returns the final masks, the training result (history rows tagged with their round;
+    epochs and steps summed over rounds) and the number of rounds the recipe ran.
+    """
+    strategy = find_strategy(mask_metadata["strategy"])
+    options = strategy.parse_options(mask_metadata.get("options"))
+    target = mask_metadata["target_compression"]
+    include_classifier = mask_metadata["prune"]["include_classifier"]
+    context = dict(
+        seed=seed,
+        options=options,
+        input_shape=tuple(dataset.info.input_shape),
+        include_classifier=include_classifier,
+    )
+    prunable = prunable_parameters(model, include_classifier=include_classifier)
+    if strategy.schedule == "gradual":
+        return _gradual(strategy, options, model, masks, dataset, recipe, target, prunable,
+                        context, device, on_epoch, description)  # fmt: skip
+    rounds = strategy.training_rounds(options)
+    combined = TrainingResult()
+    for round_index in range(1, rounds + 1):
+        if round_index > 1:
+            count = keep_count(model, prunable, target ** (round_index / rounds))
+            masks = strategy.keep(model, count, current=masks, **context)
+        result = train(
+            model,
+            dataset,
+            recipe,
+            seed=seed,
+            device=device,
+            masks=masks,
+            on_epoch=_tagged(on_epoch, round_index),
+            description=f"{description} round {round_index}/{rounds}",
+        )
+        combined.history += [{**row, "round": round_index} for row in result.history]
+        combined.steps += result.steps
+        combined.best_epoch = result.best_epoch
+        combined.best_validation_top1 = result.best_validation_top1
+    return masks, combined, rounds
+
+
+def _gradual(
+    strategy: Strategy,
+    options: GradualOptions,
+    model: nn.Module,
+    masks: MaskSet,
+    dataset,
+    recipe: Recipe,
+    target: float,
+    prunable: dict[str, nn.Parameter],
+    context: dict[str, Any],
+    device: torch.device,
+    on_epoch: Callable[[dict], None] | None,
+    description: str,
+) -> tuple[MaskSet, TrainingResult, int]:
+    total = sum(weight.numel() for weight in prunable.values())
+    initial = sum(int(masks[name].sum()) if name in masks else prunable[name].numel()
+                  for name in prunable)  # fmt: skip
+    planned = recipe.epochs * recipe.steps_per_epoch_on(len(dataset.split("train")))
+    updates = cubic_keep_counts(total, initial, keep_count(model, prunable, target), planned,
+                                options)  # fmt: skip
+    current = {"masks": masks}
+
+    def update(steps_taken: int) -> MaskSet | None:
+        count = updates.get(steps_taken)
+        if count is None:
+            return None
+        current["masks"] = strategy.keep(model, count, current=current["masks"], **context)
+        return current["masks"]
+
+    result = train(
+        model,
+        dataset,
+        recipe,
+        seed=context["seed"],
+        device=device,
+        masks=masks,
+        mask_schedule=update,
+        settle_step=max(updates, default=0),
+        on_epoch=on_epoch,
+        description=description,
+    )
+    if updates and max(updates) > result.steps:
+        # Unreachable with end <= 1 of the planned steps; guarded because it would be silent.
+        raise AssertionError("the gradual schedule ended before its last mask update")
+    return current["masks"], result, 1
+
+
+def _tagged(
+    on_epoch: Callable[[dict], None] | None, round_index: int
+) -> Callable[[dict], None] | None:
+    if on_epoch is None:
+        return None
+    return lambda row: on_epoch({**row, "round": round_index})

@@ -1,0 +1,140 @@
+"""Pruning while finetuning (imp, gmp) and strategy hyperparameters, on the embedded sample."""
+
+import pytest
+import torch
+
+from prunebench.data import load_dataset
+from prunebench.errors import PrunebenchError
+from prunebench.files import load_state_dict
+from prunebench.grid import Cell
+from prunebench.masks import mask_compression, prunable_parameters
+from prunebench.models import create_model
+from prunebench.steps.finetune import finetune_cell
+from prunebench.steps.prune import prune_cell
+from prunebench.strategies import STRATEGIES, GradualOptions, keep_count
+from prunebench.strategies.schedules import cubic_keep_counts
+from prunebench.training import Recipe, train
+
+CPU = torch.device("cpu")
+WEIGHTS = "src/prunebench/weights/fashion_mnist_sample_lenet5.safetensors"
+CONFIG = {
+    "model": "lenet5",
+    "include_classifier": False,
+    "score_batches": 1,
+    "score_batch_size": 64,
+}
+RECIPE = Recipe(batch_size=64, epochs=2, patience=1, steps_per_epoch=6)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_dataset("fashion_mnist_sample", validation_size=1000, split_seed=0, download=False)
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return load_state_dict(WEIGHTS)
+
+
+def kept(masks, model) -> int:
+    return sum(int(masks[name].sum()) for name in prunable_parameters(model))
+
+
+def run(method, compression, sample, pretrained, options=None, recipe=RECIPE):
+    cell = Cell(float(compression), 0)
+    pruned = prune_cell(method, cell, pretrained, sample, CONFIG, device=CPU, options=options)
+    finetuned = finetune_cell(
+        "lenet5", pretrained, pruned.masks, pruned.metadata, sample, recipe, seed=0, device=CPU
+    )
+    return pruned, finetuned
+
+
+def test_the_cubic_schedule_rises_to_the_target_and_holds():
+    options = GradualOptions(initial_sparsity=0.0, start=0.0, end=0.5, frequency=10)
+    counts = cubic_keep_counts(1000, 1000, 100, planned_steps=100, options=options)
+    assert sorted(counts) == [10, 20, 30, 40, 50]
+    # s_t = 0.9 - 0.9 (1 - t / 50)^3: at t = 10, 0.9 (1 - 0.512) = 0.4392 of 1000 pruned.
+    assert counts[10] == 1000 - 439
+    assert counts[50] == 100
+    assert list(counts.values()) == sorted(counts.values(), reverse=True)
+
+
+def test_imp_prunes_in_equal_factors_and_ends_on_the_target(sample, pretrained):
+    pruned, finetuned = run("imp", 8, sample, pretrained)
+    model = create_model("lenet5", 10)
+    parameters = prunable_parameters(model)
+    assert kept(pruned.masks, model) == keep_count(model, parameters, 8 ** (1 / 3))
+    assert kept(finetuned.masks, model) == keep_count(model, parameters, 8)
+    assert mask_compression(model, finetuned.masks) == pytest.approx(8, rel=1e-4)
+    # Later rounds only tighten: every weight kept at the end was kept by the first mask.
+    for name, mask in finetuned.masks.items():
+        assert not (mask & ~pruned.masks[name]).any(), name
+    weights = dict(finetuned.model.named_parameters())
+    for name, mask in finetuned.masks.items():
+        assert not weights[name].detach()[~mask].any(), name
+    assert finetuned.budget == {"epochs": 3 * 2, "steps": 3 * 2 * 6, "rounds": 3}
+    assert [row["round"] for row in finetuned.result.history] == [1, 1, 2, 2, 3, 3]
+
+
+def test_gmp_starts_dense_and_ends_on_the_target_with_pruned_weights_at_zero(sample, pretrained):
+    options = {"start": 0.0, "end": 0.5, "frequency": 2}
+    pruned, finetuned = run("gmp", 16, sample, pretrained, options=options)
+    model = create_model("lenet5", 10)
+    assert all(mask.all() for mask in pruned.masks.values())  # initial sparsity 0
+    assert kept(finetuned.masks, model) == keep_count(model, prunable_parameters(model), 16)
+    weights = dict(finetuned.model.named_parameters())
+    for name, mask in finetuned.masks.items():
+        assert not weights[name].detach()[~mask].any(), name
+    assert finetuned.budget == {"epochs": 2, "steps": 12, "rounds": 1}
+
+
+def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
+    """The mechanism gmp trains with: after every step, whatever the masks in force prune is 0."""
+    model = create_model("lenet5", 10)
+    model.load_state_dict(pretrained)
+    strategy = STRATEGIES["global_mag"]
+    total = sum(p.numel() for p in prunable_parameters(model).values())
+    schedule = {3: total // 2, 6: total // 4, 9: total // 8}
+    in_force = {"masks": strategy.keep(model, total, seed=0)}
+    checked = []
+
+    def update(steps_taken):
+        weights = dict(model.named_parameters())
+        for name, mask in in_force["masks"].items():
+            assert not weights[name].detach()[~mask].any(), (steps_taken, name)
+        checked.append(steps_taken)
+        if steps_taken in schedule:
+            in_force["masks"] = strategy.keep(
+                model, schedule[steps_taken], seed=0, current=in_force["masks"]
+            )
+            return in_force["masks"]
+        return None
+
+    recipe = Recipe(batch_size=64, epochs=1, patience=1, steps_per_epoch=12)
+    result = train(model, sample, recipe, seed=0, device=CPU, masks=in_force["masks"],
+                   mask_schedule=update, settle_step=9)  # fmt: skip
+    assert checked == list(range(1, 13)) and result.steps == 12
+    assert kept(in_force["masks"], model) == total // 8
+
+
+def test_hyperparameters_reach_the_strategy(sample, pretrained):
+    cell = Cell(16.0, 0)
+    two = prune_cell("imp", cell, pretrained, sample, CONFIG, device=CPU, options={"rounds": 2})
+    four = prune_cell("imp", cell, pretrained, sample, CONFIG, device=CPU, options={"rounds": 4})
+    assert two.metadata["options"] == {"rounds": 2}
+    assert two.metadata["achieved_compression"] == pytest.approx(4, rel=1e-4)
+    assert four.metadata["achieved_compression"] == pytest.approx(2, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "options", "message"),
+    [
+        ("imp", {"round": 2}, "unknown key prune.options.round; valid keys: rounds"),
+        ("lamp", {"rounds": 2}, "valid keys: none"),
+        ("gmp", {"start": 0.6, "end": 0.5}, "0 <= start < end <= 1"),
+        ("synflow", {"rounds": "many"}, "prune.options.rounds has the wrong type"),
+    ],
+)
+def test_unknown_or_bad_hyperparameters_are_refused_in_one_line(strategy, options, message):
+    with pytest.raises(PrunebenchError, match=message.replace(".", r"\.")):
+        STRATEGIES[strategy].parse_options(options)
