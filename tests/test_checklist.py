@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from method_properties import PROPERTIES, parts
 
 from prunebench.reporting.checklist import (
     LEGEND,
@@ -57,25 +58,6 @@ ORDER = [
 AUTHOR_ONLY = 4  # the four items about the proposed method itself
 
 
-def parts(score, allocation="global", structure="unstructured", schedule="one_shot"):
-    """One method's declared properties, as in the aggregate config's ``strategies``."""
-    return {"score": score, "allocation": allocation, "structure": structure,
-            "schedule": schedule, "options": {}}  # fmt: skip
-
-
-# What each method is: the checklist reads it from here, never from the names.
-PROPERTIES = {
-    "lamp": parts("lamp"),
-    "random": parts("random"),
-    "global_mag": parts("magnitude"),
-    "layer_mag": parts("magnitude", "layerwise"),
-    "global_grad": parts("gradient"),
-    "layer_grad": parts("gradient", "layerwise"),
-    "imp": parts("magnitude", schedule="iterative"),
-    "random_channel": parts("random", structure="channel"),
-    "matched_random": parts("random", "matched"),
-    "matched_mag": parts("magnitude", "matched"),
-}
 FULL_METHODS = Methods(
     "lamp",
     ["random", "global_mag", "layer_mag", "global_grad", "layer_grad"],

@@ -1,5 +1,6 @@
 """params.yaml validation: every malformed value is one line naming it, before any work."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,10 @@ def test_training_our_own_is_a_param():
     [
         ({"compressions": [2, 1e9]}, r"compression 1e\+09 cannot be met"),
         ({"compressions": [2, 1000], "prune__include_classifier": True}, "cannot be met"),
+        (
+            {"strategy": "global_channel_l1", "compressions": [2, 5000]},
+            "strategy 'global_channel_l1': compression 5000 cannot be met by removing channels",
+        ),
     ],
 )
 def test_unreachable_compressions_are_refused_before_any_work(changes, message):
@@ -135,4 +140,35 @@ def test_unreachable_compressions_are_refused_before_any_work(changes, message):
 )
 def test_bad_recipe_and_seed_values_name_the_problem(changes, message):
     with pytest.raises(PrunebenchError, match=message):
+        parse_params(with_changes(DEFAULT, **changes))
+
+
+def test_equal_budget_gives_one_shot_methods_the_rounds_of_the_runs_iterative_method():
+    imp = with_changes(DEFAULT, strategy="imp")
+    assert resolve(parse_params(imp))["finetune"]["one_shot_rounds"] == 1
+    equal = resolve(parse_params(with_changes(imp, equal_budget=True)))
+    assert equal["finetune"]["one_shot_rounds"] == 3
+    five = with_changes(imp, equal_budget=True, prune__options={"rounds": 5})
+    assert resolve(parse_params(five))["finetune"]["one_shot_rounds"] == 5
+    assert resolve(parse_params(five))["strategy"] == {"strategy": "imp", "options": {"rounds": 5}}
+
+
+def test_every_method_declares_its_properties_for_reporting():
+    properties = resolve(parse_params(DEFAULT))["aggregate"]["strategies"]
+    assert set(properties) == {"lamp", *DEFAULT["baselines"], *DEFAULT["matched_controls"]}
+    assert properties["layer_mag"]["allocation"] == "layerwise"
+    assert properties["matched_mag"] == {"score": "magnitude", "allocation": "matched",
+        "structure": "unstructured", "schedule": "one_shot", "options": {}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"strategy": "imp", "prune__options": {"round": 3}}, "prune.options.round; valid keys"),
+        ({"strategy": "nolab.x:strategy"}, "no module named 'nolab'"),
+        ({"equal_budget": "yes"}, "equal_budget must be true or false"),
+    ],
+)
+def test_bad_strategy_options_and_references_are_refused(changes, message):
+    with pytest.raises(PrunebenchError, match=re.escape(message)):
         parse_params(with_changes(DEFAULT, **changes))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection, PolyCollection
+from method_properties import PROPERTIES, parts
 from scipy import stats
 
 from prunebench.errors import PrunebenchError
@@ -38,25 +39,6 @@ BASELINES = ["random", "global_mag"]
 MATCHED = ["matched_random", "matched_mag"]
 
 
-def parts(score, allocation="global", structure="unstructured", schedule="one_shot"):
-    """One method's declared properties, as in the aggregate config's ``strategies``."""
-    return {"score": score, "allocation": allocation, "structure": structure,
-            "schedule": schedule, "options": {}}  # fmt: skip
-
-
-PROPERTIES = {
-    "lamp": parts("lamp"),
-    "random": parts("random"),
-    "global_mag": parts("magnitude"),
-    "layer_mag": parts("magnitude", "layerwise"),
-    "imp": parts("magnitude", schedule="iterative"),
-    "gmp": parts("magnitude", schedule="gradual"),
-    "global_channel_l1": parts("channel_l1", structure="channel"),
-    "layer_channel_l1": parts("channel_l1", "layerwise", structure="channel"),
-    "matched_random": parts("random", "matched"),
-    "matched_mag": parts("magnitude", "matched"),
-    "matched_grad": parts("gradient", "matched"),
-}
 METHODS = Methods("lamp", BASELINES, MATCHED, PROPERTIES)
 # Seed offsets (percentage points), growing with compression as real spreads do.
 OFFSETS = [-0.25, 0.05, 0.3]

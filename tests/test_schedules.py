@@ -138,3 +138,14 @@ def test_hyperparameters_reach_the_strategy(sample, pretrained):
 def test_unknown_or_bad_hyperparameters_are_refused_in_one_line(strategy, options, message):
     with pytest.raises(PrunebenchError, match=message.replace(".", r"\.")):
         STRATEGIES[strategy].parse_options(options)
+
+
+def test_equal_budget_gives_a_one_shot_method_the_recipe_as_many_times(sample, pretrained):
+    recipe = Recipe(batch_size=64, epochs=1, patience=5, steps_per_epoch=4)
+    pruned = prune_cell("global_mag", Cell(4.0, 0), pretrained, sample, CONFIG, device=CPU)
+    finetuned = finetune_cell(
+        "lenet5", pretrained, pruned.masks, pruned.metadata, sample, recipe, seed=0, device=CPU,
+        one_shot_rounds=3,
+    )  # fmt: skip
+    assert finetuned.budget == {"epochs": 3, "steps": 12, "rounds": 1}
+    assert all(torch.equal(finetuned.masks[name], pruned.masks[name]) for name in pruned.masks)

@@ -433,6 +433,7 @@ def pruned_groups(groups: Sequence[ChannelGroup], masks: Mapping[str, torch.Tens
 
 
 def _slice(tensor: torch.Tensor, dim: int, indices: tuple[int, ...]) -> torch.Tensor:
+    """The entries ``indices`` of ``tensor`` along ``dim``."""
     index = torch.tensor(indices, dtype=torch.long, device=tensor.device)
     return tensor.index_select(dim, index)
 
@@ -623,8 +624,7 @@ def channel_scores(
 
 def _rows(parameter: torch.Tensor, indices: tuple[int, ...]) -> torch.Tensor:
     """The entries ``indices`` of ``parameter`` along dim 0, detached."""
-    index = torch.tensor(indices, dtype=torch.long, device=parameter.device)
-    return parameter.detach().index_select(0, index)
+    return _slice(parameter.detach(), 0, indices)
 
 
 def physically_pruned(
