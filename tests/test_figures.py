@@ -113,7 +113,8 @@ def test_png_is_written_on_a_log2_axis(cells, tmp_path, x):
     assert axes.get_xscale() == "log" and axes.xaxis.get_transform().base == 2
     assert {"2", "4"} <= {label.get_text() for label in axes.get_xticklabels()}
     assert axes.get_ylabel() == "Top-1 accuracy (%)"
-    assert "lenet5" in axes.get_title() and "fashion_mnist_sample" in axes.get_title()
+    title = axes.get_title(loc="left")
+    assert "lenet5" in title and "fashion_mnist_sample" in title
 
 
 def test_every_seed_is_a_point_at_its_own_x(cells, tmp_path):

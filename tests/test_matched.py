@@ -69,3 +69,16 @@ def _batches(model):
     shape = (1, 28, 28) if type(model).__name__.startswith("LeNet") else (3, 32, 32)
     generator = torch.Generator().manual_seed(0)
     return [(torch.randn(8, *shape, generator=generator), torch.randint(0, 10, (8,)))]
+
+
+@pytest.mark.parametrize("control", ["matched_random", "matched_mag"])
+def test_a_channel_methods_counts_are_copied_to_every_weight_it_masks(control):
+    """Channel masks also cut the classifier's input columns; the control copies that count too,
+    and leaves the biases and batch norm the method removed dense."""
+    torch.manual_seed(0)
+    model = create_model("lenet5", 10)
+    reference = compute_masks(model, "global_channel_l1", 16, seed=0, input_shape=(1, 28, 28))
+    weights = prunable_parameters(model, include_classifier=True)
+    assert counts(reference)["fc2.weight"] < weights["fc2.weight"].numel()
+    masks = matched_masks(model, control, reference, seed=0)
+    assert counts(masks) == {name: counts(reference)[name] for name in weights}

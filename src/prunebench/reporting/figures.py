@@ -169,8 +169,11 @@ def plot_accuracy(
         _log2_axis(axes, cells.loc[cells["strategy"].isin(drawn), x])
         axes.set_xlabel(X_LABELS[x])
         axes.set_ylabel(f"{METRIC_LABELS[metric]} (%)")
+        # Left-aligned: centred over the axes, a long title runs off the figure's left edge
+        # once a wide legend (long method names) narrows the axes.
         axes.set_title(
-            f"{METRIC_LABELS[metric]} vs. {X_TITLES[x]}: {setup['model']} on {setup['dataset']}"
+            f"{METRIC_LABELS[metric]} vs. {X_TITLES[x]}: {setup['model']} on {setup['dataset']}",
+            loc="left",
         )
         sizes = pd.concat([curve["n"] for curve in curves.values()])
         # Outside the axes: with eight or nine methods a legend inside would hide some curve.

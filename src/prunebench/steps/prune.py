@@ -201,8 +201,11 @@ def prune_cells(
         method=method,
         prune=cell_inputs(config),
         options=options,
-        # A researcher's strategy is outside the stage's code digest: its files count here.
-        strategy_source=strategy_source_digest(method) if is_external(method) else None,
+        # Outside the stage's code digest: a researcher's strategy, and the schedule code the
+        # finetune step runs (which the first masks then carry into finetune's fingerprint).
+        strategy_source=strategy_source_digest(method)
+        if reference is None and (is_external(method) or strategy.schedule != "one_shot")
+        else None,
         pretrained=sha256_file(pretrained),
         data=tree_digest([data]),
         code=code,

@@ -45,13 +45,19 @@ def matched_masks(
 
     Within a layer the weights with the highest ``control`` scores are kept (ties by position, as
     in every allocation); ``seed`` seeds ``matched_random``. ``reference`` is the method's own
-    final masks at the same cell. Its counts are copied for every prunable weight of ``model``; a
-    prunable weight it does not mask is kept whole. A channel method's masks also cover biases,
-    batch-norm parameters and input slices of the classifier: the control copies the counts of
-    the prunable weights only, so its compression is somewhat lower than the method's.
+    final masks at the same cell. Its counts are copied for every prunable weight of ``model``
+    and for any other conv or linear weight it masks (a channel method removes the classifier's
+    input columns of pruned channels); a prunable weight it does not mask is kept whole. Biases
+    and batch-norm parameters a channel method removes stay dense in the control, so its
+    compression is slightly lower than the method's.
     """
     score = MATCHED_CONTROLS[control]
-    parameters = prunable_parameters(model, include_classifier=include_classifier)
+    prunable = prunable_parameters(model, include_classifier=include_classifier)
+    parameters = {
+        name: weight
+        for name, weight in prunable_parameters(model, include_classifier=True).items()
+        if name in prunable or name in reference
+    }
     unknown = sorted(set(reference) - set(dict(model.named_parameters())))
     if unknown:
         raise PrunebenchError(
