@@ -172,3 +172,20 @@ def test_every_method_declares_its_properties_for_reporting():
 def test_bad_strategy_options_and_references_are_refused(changes, message):
     with pytest.raises(PrunebenchError, match=re.escape(message)):
         parse_params(with_changes(DEFAULT, **changes))
+
+
+def test_every_params_key_is_a_param_of_the_resolve_stage():
+    """Otherwise `dvc exp run -S key=...` would not re-run resolve, and nothing would change."""
+    from prunebench.config import OPTIONAL, REQUIRED, SECTIONS
+
+    dvc_yaml = yaml.safe_load((Path(__file__).resolve().parent.parent / "dvc.yaml").read_text())
+    assert set(dvc_yaml["stages"]["resolve"]["params"]) == {*REQUIRED, *SECTIONS, *OPTIONAL}
+
+
+def test_options_for_a_strategy_that_is_also_a_baseline_are_refused():
+    changes = {"strategy": "global_mag", "prune__options": {"rounds": 2}}
+    with pytest.raises(PrunebenchError, match="unknown key prune.options.rounds"):
+        parse_params(with_changes(DEFAULT, **changes))
+    changes = {"strategy": "imp", "baselines": ["imp", "random"], "prune__options": {"rounds": 2}}
+    with pytest.raises(PrunebenchError, match="also a baseline run with its defaults"):
+        parse_params(with_changes(DEFAULT, **changes))

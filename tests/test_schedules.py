@@ -11,7 +11,7 @@ from prunebench.masks import mask_compression, prunable_parameters
 from prunebench.models import create_model
 from prunebench.steps.finetune import finetune_cell
 from prunebench.steps.prune import prune_cell
-from prunebench.strategies import STRATEGIES, GradualOptions, keep_count
+from prunebench.strategies import STRATEGIES, GradualOptions, keep_count, layerwise_allocation
 from prunebench.strategies.schedules import cubic_keep_counts
 from prunebench.training import Recipe, train
 
@@ -149,3 +149,36 @@ def test_equal_budget_gives_a_one_shot_method_the_recipe_as_many_times(sample, p
     )  # fmt: skip
     assert finetuned.budget == {"epochs": 3, "steps": 12, "rounds": 1}
     assert all(torch.equal(finetuned.masks[name], pruned.masks[name]) for name in pruned.masks)
+
+
+def test_a_layerwise_schedule_never_revives_a_pruned_weight():
+    """Largest remainders alone give the 2-weight layer one more weight at 10 kept than at 11."""
+    scores = {name: torch.arange(size, dtype=torch.float64) + 1 for name, size in
+              (("a", 6), ("b", 6), ("c", 2))}  # fmt: skip
+    eleven = layerwise_allocation(scores, 11)
+    assert [int(mask.sum()) for mask in eleven.values()] == [5, 5, 1]
+    tightened = {
+        name: score.masked_fill(~eleven[name], -torch.inf) for name, score in scores.items()
+    }
+    ten = layerwise_allocation(tightened, 10)
+    assert sum(int(mask.sum()) for mask in ten.values()) == 10
+    for name, mask in ten.items():
+        assert not (mask & ~eleven[name]).any(), name
+
+
+def test_the_cubic_schedule_reaches_the_target_even_on_one_planned_step():
+    options = GradualOptions(end=0.5)
+    assert cubic_keep_counts(100, 100, 10, planned_steps=1, options=options) == {1: 10}
+    with pytest.raises(PrunebenchError, match="initial_sparsity 0.95 already prunes more"):
+        cubic_keep_counts(
+            100, 5, 10, planned_steps=10, options=GradualOptions(initial_sparsity=0.95)
+        )
+
+
+def test_an_initial_sparsity_beyond_the_target_is_refused_before_any_work():
+    gmp = STRATEGIES["gmp"]
+    model = create_model("lenet5", 10)
+    options = gmp.parse_options({"initial_sparsity": 0.9})
+    gmp.check_reachable(model, [16], input_shape=(1, 28, 28), options=options)
+    with pytest.raises(PrunebenchError, match="initial_sparsity 0.9 already prunes more than"):
+        gmp.check_reachable(model, [4], input_shape=(1, 28, 28), options=options)

@@ -140,6 +140,12 @@ def parse_params(raw: object) -> Params:
     if not isinstance(params.equal_budget, bool):
         raise PrunebenchError(f"equal_budget must be true or false, got {params.equal_budget!r}")
     find_strategy(strategy).parse_options(params.prune.options)
+    if params.prune.options and strategy in params.baselines:
+        raise PrunebenchError(
+            f"prune.options are for the method under evaluation, {strategy!r}, which is also a "
+            "baseline run with its defaults: the two would share a name; drop it from baselines "
+            "or the options"
+        )
     # Building the recipes validates their keys and ranges now rather than mid-pipeline.
     benchmark.finetune.updated(params.finetune)
     if benchmark.pretrain is not None:
@@ -177,12 +183,14 @@ def check_reachable(params: Params) -> None:
         strategy = find_strategy(method)
         with torch.device("cpu" if strategy.structure == "channel" else "meta"):
             model = create_model(benchmark.model, benchmark.num_classes)
+        raw_options = params.prune.options if method == params.strategy else {}
         try:
             strategy.check_reachable(
                 model,
                 params.compressions,
                 input_shape=benchmark.input_shape,
                 include_classifier=params.prune.include_classifier,
+                options=strategy.parse_options(raw_options),
             )
         except PrunebenchError as error:
             raise PrunebenchError(f"strategy {method!r}: {error}") from None
@@ -226,7 +234,9 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
     """What each later stage reads: ``{stage name: its inputs}``, benchmark defaults filled in.
 
     The method of a per-method stage is not here: it is on the stage's command line, so that
-    switching ``strategy`` never touches the baselines' inputs.
+    switching ``strategy`` never touches the baselines' inputs. One deliberate exception: with
+    ``equal_budget``, one-shot methods are finetuned for as many rounds as the run's iterative
+    method, so switching to or from an iterative strategy re-finetunes the baselines.
     """
     from prunebench.benchmarks import BENCHMARKS
     from prunebench.strategies import find_strategy

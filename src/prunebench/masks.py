@@ -187,6 +187,22 @@ def save_masks(path: str | os.PathLike, masks: Mapping[str, torch.Tensor], metad
     atomic_write_bytes(Path(path), save(tensors, metadata=header))
 
 
+def load_mask_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of a mask file written by :func:`save_masks`, without reading its tensors."""
+    path = Path(path)
+    try:
+        with safe_open(path, framework="pt") as file:
+            header = file.metadata() or {}
+    except (OSError, SafetensorError) as error:
+        raise PrunebenchError(f"cannot read mask file {path}: {error}") from None
+    try:
+        return json.loads(header[METADATA_KEY])
+    except (KeyError, json.JSONDecodeError):
+        raise PrunebenchError(
+            f"mask file {path} has no valid {METADATA_KEY!r} JSON metadata"
+        ) from None
+
+
 def load_masks(
     path: str | os.PathLike, model: nn.Module | None = None
 ) -> tuple[MaskSet, dict[str, Any]]:
@@ -198,18 +214,12 @@ def load_masks(
     the first bad key in sorted order.
     """
     path = Path(path)
+    metadata = load_mask_metadata(path)
     try:
         with safe_open(path, framework="pt") as file:
-            header = file.metadata() or {}
             tensors = {name: file.get_tensor(name) for name in sorted(file.keys())}
     except (OSError, SafetensorError) as error:
         raise PrunebenchError(f"cannot read mask file {path}: {error}") from None
-    try:
-        metadata = json.loads(header[METADATA_KEY])
-    except (KeyError, json.JSONDecodeError):
-        raise PrunebenchError(
-            f"mask file {path} has no valid {METADATA_KEY!r} JSON metadata"
-        ) from None
     masks: MaskSet = {}
     for name, tensor in tensors.items():
         if tensor.dtype != torch.bool and not ((tensor == 0) | (tensor == 1)).all():

@@ -25,7 +25,14 @@ from prunebench.files import (
     write_json,
 )
 from prunebench.grid import Cell, CellStore, fingerprint, run_cells, tree_digest
-from prunebench.masks import MaskSet, fold_masks, load_masks, mask_compression, save_masks
+from prunebench.masks import (
+    MaskSet,
+    fold_masks,
+    load_mask_metadata,
+    load_masks,
+    mask_compression,
+    save_masks,
+)
 from prunebench.models import create_model
 from prunebench.training import Recipe, TrainingResult, train
 
@@ -116,11 +123,16 @@ def finetune_cells(
         "pretrained_sha256": sha256_file(pretrained),
         "data_sha256": tree_digest([data]),
     }
-    inputs = dict(finetune=dict(config), code=code, **trained_from)
+    budget_free = {key: value for key, value in config.items() if key != "one_shot_rounds"}
+    inputs = dict(finetune=budget_free, code=code, **trained_from)
 
     def fingerprint_of(cell: Cell) -> str:
-        mask_digest = sha256_file(pruned.path(cell) / MASK_FILE)
-        return fingerprint(cell=cell.name, masks=mask_digest, **inputs)
+        mask_file = pruned.path(cell) / MASK_FILE
+        # equal_budget changes what a one-shot cell trains for, never a scheduled one.
+        one_shot = load_mask_metadata(mask_file).get("schedule", "one_shot") == "one_shot"
+        rounds = config["one_shot_rounds"] if one_shot else None
+        return fingerprint(cell=cell.name, masks=sha256_file(mask_file), one_shot_rounds=rounds,
+                           **inputs)  # fmt: skip
 
     def compute(cell: Cell, staging: Path) -> None:
         model = create_model(config["model"], dataset.info.num_classes)

@@ -175,7 +175,8 @@ def prune_cells(
     input_shape = tuple(dataset.info.input_shape)
     if reference is None:
         strategy = find_strategy(method)
-        options = as_mapping(strategy.parse_options(options))
+        parsed_options = strategy.parse_options(options)
+        options = as_mapping(parsed_options)
     else:
         MATCHED_CONTROLS[method]
         references = CellStore(reference)
@@ -195,6 +196,7 @@ def prune_cells(
             config["compressions"],
             input_shape=input_shape,
             include_classifier=config["include_classifier"],
+            options=parsed_options,
         )
     check_writable(out)
     inputs = dict(

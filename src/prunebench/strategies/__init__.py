@@ -100,19 +100,19 @@ def find_strategy(name: str) -> Strategy:
 def source_files(name: str) -> list[Path]:
     """The source files that decide what strategy ``name`` computes, in pruning and in training.
 
-    prunebench's strategies package and schedules (with what they import), and for an external
-    strategy the files of its own top-level package. Their digest is part of the strategy's cell
-    fingerprints, so editing one recomputes exactly the cells it can change.
+    prunebench's strategies package (schedules included) and the options parser, and for an
+    external strategy the files of its own top-level package. Their digest is part of the cell
+    fingerprints of an external or scheduled strategy, so editing one recomputes its cells. What
+    else a schedule runs (the training loop, masks, models) is in the finetune step's own code
+    fingerprint.
     """
-    from prunebench.sources import SOURCE_ROOT, import_closure
-
     here = Path(__file__).resolve().parent
-    files = import_closure([here / "__init__.py", here / "schedules.py"], [SOURCE_ROOT])
+    files = [*here.glob("*.py"), here.parent / "options.py"]
     if is_external(name):
         from prunebench.strategies.external import package_files
 
         files += package_files(name)
-    return sorted(set(files))
+    return sorted({path.resolve() for path in files})
 
 
 def compute_masks(

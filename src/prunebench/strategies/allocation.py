@@ -93,15 +93,27 @@ def layerwise_allocation(scores: dict[str, torch.Tensor], keep_count: int) -> Ma
     Each layer keeps its exact share rounded down, and the few weights the rounding leaves over
     go one each to the layers with the largest remainders (earlier layers first on equal ones),
     so every layer keeps its share rounded down or up and the total is exactly ``keep_count``.
+
+    Scores of ``-inf`` mark weights a schedule has already pruned: a layer never keeps more than
+    its other weights, the excess going to the other layers by the same remainders, so a schedule
+    that tightens its masks never revives a weight (the remainders alone could give a layer one
+    more weight at a lower total).
     """
     sizes = [score.numel() for score in scores.values()]
+    capacities = [int(torch.count_nonzero(score > -math.inf)) for score in scores.values()]
     total = sum(sizes)
-    shares = [keep_count * size // total for size in sizes]
+    shares = [min(keep_count * size // total, capacity)
+              for size, capacity in zip(sizes, capacities, strict=True)]  # fmt: skip
     remainders = [keep_count * size % total for size in sizes]
-    leftover = keep_count - sum(shares)
     by_remainder = sorted(range(len(sizes)), key=lambda layer: -remainders[layer])
-    for layer in by_remainder[:leftover]:
-        shares[layer] += 1
+    leftover = keep_count - sum(shares)
+    while leftover > 0:
+        open_layers = [layer for layer in by_remainder if shares[layer] < capacities[layer]]
+        if not open_layers:
+            break  # fewer keepable weights than keep_count: top_k_masks keeps them all
+        for layer in open_layers[:leftover]:
+            shares[layer] += 1
+        leftover = keep_count - sum(shares)
     return {
         name: top_k_masks([score], share)[0]
         for (name, score), share in zip(scores.items(), shares, strict=True)

@@ -60,7 +60,8 @@ def load_strategy(reference: str) -> Strategy:
             raise
         except Exception as error:
             raise PrunebenchError(
-                f"strategy {reference!r}: calling it failed: {type(error).__name__}: {error}"
+                f"strategy {reference!r} is a {type(found).__name__}, not a prunebench Strategy, "
+                f"and calling it with no arguments failed ({type(error).__name__}: {error})"
             ) from None
         if isinstance(made, Strategy):
             return made

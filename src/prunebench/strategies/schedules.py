@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from prunebench.errors import PrunebenchError
 from prunebench.masks import MaskSet, prunable_parameters
 from prunebench.strategies import find_strategy
 from prunebench.strategies.allocation import keep_count
@@ -41,11 +42,17 @@ def cubic_keep_counts(
     """``{optimizer steps taken: prunable weights kept from then on}`` of the cubic schedule.
 
     Updates at ``t_0 = round(start * planned_steps)``, every ``frequency`` steps after, and at
-    ``t_1 = round(end * planned_steps)``, where the count is ``final_keep`` exactly. Counts never
-    increase. An update at step 0 is the first mask itself and is left out.
+    ``t_1 = round(end * planned_steps)`` (at least 1), where the count is ``final_keep`` exactly.
+    Counts never increase. An update at step 0 is the first mask itself and is left out.
     """
+    if initial_keep < final_keep:
+        raise PrunebenchError(
+            f"initial_sparsity {options.initial_sparsity:g} already prunes more than the target "
+            "does; lower it"
+        )
     start_step = round(options.start * planned_steps)
-    end_step = max(round(options.end * planned_steps), start_step)
+    # At least one step, or an update at step 0 (the first mask itself) would be all there is.
+    end_step = max(round(options.end * planned_steps), start_step, 1)
     initial_sparsity = 1 - initial_keep / prunable_total
     final_sparsity = 1 - final_keep / prunable_total
     points = list(range(start_step, end_step, options.frequency)) + [end_step]
@@ -111,7 +118,8 @@ def run_schedule(
         )
         combined.history += [{**row, "round": round_index} for row in result.history]
         combined.steps += result.steps
-        combined.best_epoch = result.best_epoch
+        # The final model is the last round's best epoch: its index in the whole history.
+        combined.best_epoch = len(combined.history) - len(result.history) + result.best_epoch
         combined.best_validation_top1 = result.best_validation_top1
     return masks, combined, rounds
 

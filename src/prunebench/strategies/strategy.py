@@ -175,14 +175,27 @@ class Strategy:
         *,
         input_shape: tuple[int, ...],
         include_classifier: bool = False,
+        options: Any = None,
     ) -> None:
         """Refuse, before any work, a target compression this strategy cannot reach on ``model``.
 
         Unstructured: the unprunable parameters must leave room (``keep_count``). Channel: some
         set of channel groups must reach it (computed on a freshly built ``model``'s groups; the
-        weights do not matter).
+        weights do not matter). Gradual: the initial sparsity (``options``) must not exceed the
+        target's.
         """
         compressions = list(compressions)
+        options = self.options() if options is None else options
+        if self.schedule == "gradual":
+            total = sum(w.numel() for w in _prunable(model, include_classifier).values())
+            initial_keep = total - round(total * options.initial_sparsity)
+            for compression in compressions:
+                target_keep = keep_count(model, _prunable(model, include_classifier), compression)
+                if initial_keep < target_keep:
+                    raise PrunebenchError(
+                        f"initial_sparsity {options.initial_sparsity:g} already prunes more than "
+                        f"compression {compression:g} does; lower it"
+                    )
         if self.structure == "channel":
             from prunebench.strategies.channels import channel_groups, select_groups
 
