@@ -95,7 +95,7 @@ def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
     strategy = STRATEGIES["global_mag"]
     total = sum(p.numel() for p in prunable_parameters(model).values())
     schedule = {3: total // 2, 6: total // 4, 9: total // 8}
-    in_force = {"masks": strategy.keep(model, total, seed=0)}
+    in_force = {"masks": strategy.masks(model, keep=total, seed=0)}
     checked = []
 
     def update(steps_taken):
@@ -104,8 +104,8 @@ def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
             assert not weights[name].detach()[~mask].any(), (steps_taken, name)
         checked.append(steps_taken)
         if steps_taken in schedule:
-            in_force["masks"] = strategy.keep(
-                model, schedule[steps_taken], seed=0, current=in_force["masks"]
+            in_force["masks"] = strategy.masks(
+                model, keep=schedule[steps_taken], seed=0, current=in_force["masks"]
             )
             return in_force["masks"]
         return None

@@ -179,45 +179,43 @@ def check_reachable(params: Params) -> None:
     from prunebench.strategies import find_strategy
 
     benchmark = BENCHMARKS[params.benchmark]
+    options = method_options(params)
     for method in params.methods:
         strategy = find_strategy(method)
         with torch.device("cpu" if strategy.structure == "channel" else "meta"):
             model = create_model(benchmark.model, benchmark.num_classes)
-        raw_options = params.prune.options if method == params.strategy else {}
         try:
             strategy.check_reachable(
                 model,
                 params.compressions,
                 input_shape=benchmark.input_shape,
                 include_classifier=params.prune.include_classifier,
-                options=strategy.parse_options(raw_options),
+                options=options[method],
             )
         except PrunebenchError as error:
             raise PrunebenchError(f"strategy {method!r}: {error}") from None
 
 
-def method_options(params: Params) -> dict[str, dict[str, Any]]:
-    """Each method's hyperparameters: ``prune.options`` for the strategy, defaults otherwise."""
-    from prunebench.options import as_mapping
+def method_options(params: Params) -> dict[str, Any]:
+    """Each method's options dataclass: ``prune.options`` for the strategy, defaults otherwise."""
     from prunebench.strategies import find_strategy
 
-    options = {}
-    for method in params.methods:
-        strategy = find_strategy(method)
-        raw = params.prune.options if method == params.strategy else {}
-        options[method] = as_mapping(strategy.parse_options(raw))
-    return options
+    return {
+        method: find_strategy(method).parse_options(
+            params.prune.options if method == params.strategy else {}
+        )
+        for method in params.methods
+    }
 
 
-def method_properties(params: Params) -> dict[str, dict[str, Any]]:
-    """What reporting reads of every method of the run, matched controls included."""
+def method_properties(params: Params, options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What reporting reads of every method of the run (``options``: :func:`method_options`),
+    matched controls included."""
     from prunebench.strategies import find_strategy
     from prunebench.strategies.matched import MATCHED_CONTROLS
 
-    options = method_options(params)
     properties = {
-        method: {**find_strategy(method).properties(), "options": options[method]}
-        for method in params.methods
+        method: find_strategy(method).properties(options[method]) for method in params.methods
     }
     for name in params.matched_controls:
         properties[name] = {
@@ -245,12 +243,9 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
     trains = params.pretrained.train or benchmark.pretrained is None
     common = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
     finetune = benchmark.finetune.updated(params.finetune).as_dict()
-    properties = method_properties(params)
-    rounds = {
-        method: find_strategy(method).training_rounds(find_strategy(method).parse_options(
-            properties[method]["options"]))
-        for method in params.methods
-    }  # fmt: skip
+    options = method_options(params)
+    properties = method_properties(params, options)
+    rounds = [find_strategy(method).training_rounds(options[method]) for method in params.methods]
     return {
         "fetch_data": {
             **common,
@@ -285,7 +280,7 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             "recipe": finetune,
             # equal_budget: a one-shot method runs the recipe's epochs as many times as the run's
             # most-rounds iterative method runs the recipe.
-            "one_shot_rounds": max(rounds.values()) if params.equal_budget else 1,
+            "one_shot_rounds": max(rounds) if params.equal_budget else 1,
         },
         "evaluate": {**common, **vars(params.evaluate)},
         "aggregate": {

@@ -105,7 +105,7 @@ def run_schedule(
     for round_index in range(1, rounds + 1):
         if round_index > 1:
             count = keep_count(model, prunable, target ** (round_index / rounds))
-            masks = strategy.keep(model, count, current=masks, **context)
+            masks = strategy.masks(model, keep=count, current=masks, **context)
         result = train(
             model,
             dataset,
@@ -150,7 +150,7 @@ def _gradual(
         count = updates.get(steps_taken)
         if count is None:
             return None
-        current["masks"] = strategy.keep(model, count, current=current["masks"], **context)
+        current["masks"] = strategy.masks(model, keep=count, current=current["masks"], **context)
         return current["masks"]
 
     result = train(

@@ -187,11 +187,11 @@ class Strategy:
         compressions = list(compressions)
         options = self.options() if options is None else options
         if self.schedule == "gradual":
-            total = sum(w.numel() for w in _prunable(model, include_classifier).values())
+            parameters = _prunable(model, include_classifier)
+            total = sum(weight.numel() for weight in parameters.values())
             initial_keep = total - round(total * options.initial_sparsity)
             for compression in compressions:
-                target_keep = keep_count(model, _prunable(model, include_classifier), compression)
-                if initial_keep < target_keep:
+                if initial_keep < keep_count(model, parameters, compression):
                     raise PrunebenchError(
                         f"initial_sparsity {options.initial_sparsity:g} already prunes more than "
                         f"compression {compression:g} does; lower it"
@@ -225,15 +225,17 @@ class Strategy:
             parameters = _prunable(model, kwargs.get("include_classifier", False))
             total = sum(weight.numel() for weight in parameters.values())
             count = total - round(total * options.initial_sparsity)
-            return self.keep(model, count, options=options, **kwargs)
+            return self.masks(model, keep=count, options=options, **kwargs)
         return self.masks(model, compression, options=options, **kwargs)
 
     def masks(
         self,
         model: nn.Module,
-        compression: float,
+        compression: float | None = None,
         *,
         seed: int,
+        keep: int | None = None,
+        current: MaskSet | None = None,
         options: Any = None,
         input_shape: tuple[int, ...] | None = None,
         batches: Iterable[Batch] | None = None,
@@ -242,11 +244,16 @@ class Strategy:
     ) -> MaskSet:
         """Masks of ``model`` at target ``compression`` (total / nonzero over all parameters).
 
-        Unstructured: exactly ``keep_count`` prunable weights kept. Channel: the closest
-        reachable compression (within one group), masks over weights, biases and batch-norm
-        parameters. ``input_shape`` (one sample, no batch dimension) is needed by the channel
-        structure and by data-free scores that run the network (SynFlow).
+        Unstructured: exactly ``keep_count`` prunable weights kept, or exactly ``keep`` if given
+        instead of ``compression`` (a schedule's intermediate counts). With ``current`` (the
+        masks so far, in a schedule), weights already pruned score ``-inf``: a schedule only
+        ever tightens its masks. Channel: the closest reachable compression (within one group),
+        masks over weights, biases and batch-norm parameters. ``input_shape`` (one sample, no
+        batch dimension) is needed by the channel structure and by data-free scores that run
+        the network (SynFlow).
         """
+        if (compression is None) == (keep is None):
+            raise ValueError("give exactly one of compression and keep")
         options = self.options() if options is None else options
         if self.needs_batches and batches is None:
             raise PrunebenchError("this strategy scores weights from data: pass batches")
@@ -254,8 +261,8 @@ class Strategy:
         if self.structure == "channel":
             from prunebench.strategies.channels import channel_groups, group_masks, select_groups
 
-            if input_shape is None:
-                raise PrunebenchError("a channel strategy needs the model's input_shape")
+            if input_shape is None or compression is None:
+                raise PrunebenchError("a channel strategy needs input_shape and a compression")
             groups = channel_groups(model, input_shape)
             inputs = ScoreInputs(
                 model, parameters, seed, batches, loss_function, options, None, input_shape, groups
@@ -268,38 +275,7 @@ class Strategy:
                 layerwise=self.allocation == "layerwise",
             )
             return group_masks(model, groups, pruned)
-        count = keep_count(model, parameters, compression)
-        return self.keep(
-            model,
-            count,
-            seed=seed,
-            options=options,
-            input_shape=input_shape,
-            batches=batches,
-            include_classifier=include_classifier,
-            loss_function=loss_function,
-        )
-
-    def keep(
-        self,
-        model: nn.Module,
-        count: int,
-        *,
-        seed: int,
-        options: Any = None,
-        input_shape: tuple[int, ...] | None = None,
-        batches: Iterable[Batch] | None = None,
-        include_classifier: bool = False,
-        loss_function: LossFunction = F.cross_entropy,
-        current: MaskSet | None = None,
-    ) -> MaskSet:
-        """Unstructured masks keeping exactly ``count`` prunable weights.
-
-        With ``current`` (the masks so far, in a schedule), weights already pruned score
-        ``-inf``: a schedule only ever tightens its masks.
-        """
-        options = self.options() if options is None else options
-        parameters = _prunable(model, include_classifier)
+        count = keep if keep is not None else keep_count(model, parameters, compression)
         inputs = ScoreInputs(
             model, parameters, seed, batches, loss_function, options, count, input_shape, None
         )

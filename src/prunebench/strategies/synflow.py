@@ -40,7 +40,7 @@ from torch.func import functional_call
 
 from prunebench.errors import PrunebenchError
 from prunebench.evaluation import eval_mode
-from prunebench.masks import MaskSet
+from prunebench.masks import MaskSet, validate_masks
 from prunebench.strategies.allocation import top_k_masks
 
 # float64 throughout: see the module docstring.
@@ -106,7 +106,7 @@ def synflow_scores(
     _check_parameters(model, parameters)
     inputs = _all_ones(model, input_shape)
     return _scores(
-        model, parameters, _linearised_state(model), inputs, _checked_masks(parameters, masks)
+        model, parameters, _linearised_state(model), inputs, _checked_masks(model, masks)
     )
 
 
@@ -216,6 +216,17 @@ def _linearised_state(model: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
+def _checked_masks(
+    model: nn.Module, masks: Mapping[str, torch.Tensor] | None
+) -> dict[str, torch.Tensor]:
+    """``masks`` checked against ``model`` (``masks.validate_masks``), on their weights' devices."""
+    if masks is None:
+        return {}
+    validate_masks(masks, model)
+    weights = dict(model.named_parameters())
+    return {name: mask.to(weights[name].device) for name, mask in masks.items()}
+
+
 def _all_ones(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
     """The all-ones input: a batch of one sample of ``input_shape``, float64, on the model."""
     shape = tuple(input_shape)
@@ -244,25 +255,3 @@ def _check_parameters(model: nn.Module, parameters: dict[str, nn.Parameter]) -> 
             raise PrunebenchError(
                 f"{name!r} is not a parameter of {type(model).__name__} under that name"
             )
-
-
-def _checked_masks(
-    parameters: dict[str, nn.Parameter], masks: Mapping[str, torch.Tensor] | None
-) -> dict[str, torch.Tensor]:
-    """``masks`` as boolean tensors on their weights' devices, each checked against its weight."""
-    if masks is None:
-        return {}
-    checked = {}
-    for name in sorted(masks):
-        mask = masks[name]
-        if name not in parameters:
-            raise PrunebenchError(f"mask {name!r} names no prunable weight")
-        if tuple(mask.shape) != tuple(parameters[name].shape):
-            raise PrunebenchError(
-                f"mask {name!r} has shape {tuple(mask.shape)}, "
-                f"but the weight has shape {tuple(parameters[name].shape)}"
-            )
-        if mask.dtype != torch.bool:
-            raise PrunebenchError(f"mask {name!r} has dtype {mask.dtype}, expected torch.bool")
-        checked[name] = mask.to(parameters[name].device)
-    return checked
