@@ -19,9 +19,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_directory, json_bytes, sha256_file
+
+if TYPE_CHECKING:
+    import torch
+
+    from prunebench.workers import Workers
 
 MANIFEST_FILE = "cell.json"
 
@@ -207,17 +213,37 @@ def run_cells(
     fingerprint_of: Callable[[Cell], str],
     compute: Callable[[Cell, Path], None],
     description: str,
+    *,
+    workers: "Workers | None" = None,
+    device: "torch.device | None" = None,
 ) -> int:
     """Compute every cell of ``cells`` that is not current in ``store``; return how many ran.
 
     ``compute(cell, staging)`` writes the cell's files into ``staging``. Cells of ``store`` that
-    are not in ``cells`` are removed only after all of ``cells`` are done.
+    are not in ``cells`` are removed only after all of ``cells`` are done. ``workers`` (default:
+    from the environment, :func:`prunebench.workers.workers_from_environment`) may run the cells
+    on Ray, ``device`` being the one ``compute`` uses; this process writes every cell either way.
     """
     from tqdm.auto import tqdm
 
+    from prunebench.workers import workers_from_environment
+
+    workers = workers or workers_from_environment()
     pending = [cell for cell in cells if not store.is_current(cell, fingerprint_of(cell))]
-    for cell in tqdm(pending, desc=description, unit="cell", leave=False):
-        with store.writing(cell, fingerprint_of(cell)) as staging:
-            compute(cell, staging)
+    progress = tqdm(total=len(pending), desc=description, unit="cell", leave=False)
+    with progress:
+        if workers.uses_ray and len(pending) > 1:
+            from prunebench.workers import run_remotely, write_files
+
+            log.info("%s: %d cells on %s", description, len(pending), workers.describe())
+            for cell, files in run_remotely(compute, pending, workers, device=device):
+                with store.writing(cell, fingerprint_of(cell)) as staging:
+                    write_files(staging, files)
+                progress.update()
+        else:
+            for cell in pending:
+                with store.writing(cell, fingerprint_of(cell)) as staging:
+                    compute(cell, staging)
+                progress.update()
     store.retain_only(cells)
     return len(pending)

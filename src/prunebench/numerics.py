@@ -50,13 +50,15 @@ def pin_cpu_numerics() -> None:
         )
     if mode == NATIVE:
         return
+    settings = dict(PINNED_ENVIRONMENT)
+    if not _has_avx2():  # forcing AVX2 code on such a CPU dies of an illegal instruction
+        del settings["ATEN_CPU_CAPABILITY"], settings["ONEDNN_MAX_CPU_ISA"]
+    if all(os.environ.get(name) == value for name, value in settings.items()):
+        return  # already in force from the start (a Ray worker gets it from the stage)
     if "torch" in sys.modules:
         raise RuntimeError("pin_cpu_numerics() must run before torch is imported")
     # Overwrite, not setdefault: a thread count left in the environment (Ray sets one for its
     # workers, so do many clusters) would silently change results.
-    settings = dict(PINNED_ENVIRONMENT)
-    if not _has_avx2():  # forcing AVX2 code on such a CPU dies of an illegal instruction
-        del settings["ATEN_CPU_CAPABILITY"], settings["ONEDNN_MAX_CPU_ISA"]
     os.environ.update(settings)
 
 

@@ -99,5 +99,5 @@ def evaluate_cells(
         write_json(staging / METRICS_FILE, metrics)
 
     return run_cells(
-        CellStore(out), cells, fingerprint_of, compute, description=f"evaluate {out.name}"
+        CellStore(out), cells, fingerprint_of, compute, f"evaluate {out.name}", device=device
     )

@@ -173,6 +173,5 @@ def finetune_cells(
             },
         )
 
-    return run_cells(
-        CellStore(out), cells, fingerprint_of, compute, description=f"finetune {masks.parent.name}"
-    )
+    description = f"finetune {masks.parent.name}"
+    return run_cells(CellStore(out), cells, fingerprint_of, compute, description, device=device)

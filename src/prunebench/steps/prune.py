@@ -232,10 +232,5 @@ def prune_cells(
         save_masks(staging / MASK_FILE, pruned.masks, pruned.metadata)
         write_csv_rows(staging / LAYER_FILE, pruned.layers)
 
-    return run_cells(
-        CellStore(out),
-        cells,
-        fingerprint_of,
-        compute,
-        description=f"prune {method}",
-    )
+    description = f"prune {method}"
+    return run_cells(CellStore(out), cells, fingerprint_of, compute, description, device=device)
