@@ -1,15 +1,21 @@
 """The training loop on the embedded Fashion-MNIST sample: accuracy, determinism, faults."""
 
+import math
+from types import SimpleNamespace
+
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
+from prunebench import training
 from prunebench.benchmarks import BENCHMARKS
 from prunebench.data import load_dataset
 from prunebench.errors import PrunebenchError
 from prunebench.evaluation import evaluate
 from prunebench.models import create_model
 from prunebench.strategies import compute_masks
-from prunebench.training import Recipe, pretrain, train
+from prunebench.training import Recipe, _train_epoch, pretrain, train
 
 CPU = torch.device("cpu")
 
@@ -78,6 +84,68 @@ def test_non_finite_loss_is_one_clear_error(sample):
         model.fc2.weight.fill_(float("nan"))
     with pytest.raises(PrunebenchError, match="loss became nan at epoch 1, step 0"):
         train(model, sample, Recipe(epochs=1), seed=0, device=CPU)
+
+
+def test_train_loss_is_the_batch_weighted_mean_of_the_step_losses_bit_for_bit(sample, monkeypatch):
+    # The epoch's losses are read back once, at its end; the reported value must still be the one
+    # the per-step read-back gave: sum of float(loss) * batch size in float64, in step order.
+    step_losses = []
+
+    def recording_cross_entropy(logits, labels, **kwargs):
+        loss = F.cross_entropy(logits, labels, **kwargs)
+        step_losses.append((loss.item(), labels.numel()))
+        return loss
+
+    monkeypatch.setattr(training, "F", SimpleNamespace(cross_entropy=recording_cross_entropy))
+    torch.manual_seed(0)
+    model = create_model("lenet5", 10)
+    result = train(model, sample, Recipe(epochs=1, patience=1), seed=0, device=CPU)
+    assert len(sample.train) % 64 != 0 and step_losses[-1][1] == len(sample.train) % 64
+    loss_sum, seen = 0.0, 0
+    for value, size in step_losses:
+        loss_sum += value * size
+        seen += size
+    assert seen == len(sample.train)
+    assert result.history[0]["train_loss"] == loss_sum / seen  # exact, not approximate
+
+
+def _tiny_epoch(images: list[torch.Tensor], after_step=lambda: None) -> tuple[float, float]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    labels = torch.tensor([0, 1])
+    return _train_epoch(model, [(batch, labels) for batch in images], optimizer, after_step,
+                        description="tiny", epoch=4)  # fmt: skip
+
+
+def test_non_finite_loss_names_the_first_non_finite_step():
+    images = [torch.randn(2, 4) for _ in range(5)]
+    loss, top1 = _tiny_epoch(images)
+    assert math.isfinite(loss) and 0 <= top1 <= 1
+    images[2] = torch.full((2, 4), float("nan"))  # NaN from step 2 on: it spoils the weights
+    with pytest.raises(PrunebenchError, match="tiny: loss became nan at epoch 4, step 2;"):
+        _tiny_epoch(images)
+    images[2] = torch.full((2, 4), float("inf"))
+    with pytest.raises(PrunebenchError, match="at epoch 4, step 2;"):
+        _tiny_epoch(images)
+
+
+def test_an_error_after_a_non_finite_loss_is_reported_as_the_loss():
+    images = [torch.randn(2, 4) for _ in range(5)]
+    steps = []
+
+    def failing_after_step() -> None:
+        steps.append(1)
+        if len(steps) == 4:
+            raise RuntimeError("mask schedule failed on NaN weights")
+
+    with pytest.raises(RuntimeError, match="mask schedule failed"):
+        _tiny_epoch(images, failing_after_step)
+    steps.clear()
+    images[1] = torch.full((2, 4), float("nan"))
+    with pytest.raises(PrunebenchError, match="loss became nan at epoch 4, step 1;") as raised:
+        _tiny_epoch(images, failing_after_step)
+    assert isinstance(raised.value.__cause__, RuntimeError)
 
 
 def test_recipe_refuses_bad_values():

@@ -163,7 +163,8 @@ def train(
 
     The model ends holding the weights of the epoch with the best validation top-1 (ties keep
     the earlier epoch). ``on_epoch`` receives each epoch's row (for dvclive). A non-finite loss
-    raises :class:`PrunebenchError` naming the epoch and step.
+    raises :class:`PrunebenchError` naming the epoch and the first such step; it is found when the
+    epoch's losses are read back, at the end of the epoch, so that no step waits for the device.
 
     ``mask_schedule`` (gradual pruning) is called after every optimizer step with the number of
     steps taken; new masks it returns replace ``masks`` from the next step on, pruned weights
@@ -261,32 +262,62 @@ def _train_epoch(
 ) -> tuple[float, float]:
     """One pass of ``optimizer`` steps over ``batches``; the mean train loss and top-1.
 
-    Reads the loss back once per step (the finiteness check needs it anyway) and keeps the
-    correct count on the device.
+    Nothing is read back from the device during the epoch, so a GPU step never waits for the
+    host: each step's loss stays a device tensor and the correct count accumulates there. They are
+    read back once, at the end, where the losses are checked for finiteness (the error names the
+    first non-finite step) and summed as ``loss * batch size`` in float64, step by step in order:
+    the same operations, and so the same value, as reading each loss back at its step.
     """
     model.train()
-    loss_sum, seen = 0.0, 0
+    losses: list[torch.Tensor] = []
+    sizes: list[int] = []
     correct = None
-    for step, (images, labels) in enumerate(batches):
-        logits = model(images)
-        loss = F.cross_entropy(logits, labels)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
+    try:
+        for images, labels in batches:
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            losses.append(loss.detach())
+            sizes.append(labels.numel())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            after_step()
+            batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
+            correct = batch_correct if correct is None else correct + batch_correct
+    except Exception as error:
+        # A non-finite loss turns the weights into NaN, which can make later code of the epoch
+        # fail (a mask schedule scoring the weights, say): the loss is then the error to report.
+        try:
+            _loss_sum(losses, sizes, description=description, epoch=epoch)
+        except PrunebenchError as loss_error:
+            raise loss_error from error
+        raise
+    if not sizes:
+        raise PrunebenchError(f"{description}: the train split gave no batches")
+    seen = sum(sizes)
+    loss_sum = _loss_sum(losses, sizes, description=description, epoch=epoch)
+    return loss_sum / seen, correct.item() / seen
+
+
+def _loss_sum(
+    losses: list[torch.Tensor], sizes: list[int], *, description: str, epoch: int
+) -> float:
+    """Sum of ``loss * size`` over an epoch's steps, as a float64 accumulated in step order.
+
+    Raises :class:`PrunebenchError` naming the first step whose loss is NaN or infinite. One
+    read-back for the whole epoch: the float32 losses become Python floats exactly, as ``item``
+    would have made them one by one.
+    """
+    values = torch.stack(losses).tolist() if losses else []
+    total = 0.0
+    for step, (value, size) in enumerate(zip(values, sizes, strict=True)):
+        if not math.isfinite(value):
             raise PrunebenchError(
-                f"{description}: loss became {loss_value} at epoch {epoch}, step {step}; "
+                f"{description}: loss became {value} at epoch {epoch}, step {step}; "
                 "lower the learning rate"
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        after_step()
-        loss_sum += loss_value * labels.numel()
-        batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
-        correct = batch_correct if correct is None else correct + batch_correct
-        seen += labels.numel()
-    if seen == 0:
-        raise PrunebenchError(f"{description}: the train split gave no batches")
-    return loss_sum / seen, correct.item() / seen
+        total += value * size
+    return total
 
 
 class _MaskKeeper:

@@ -17,6 +17,17 @@ PAD_CROP_FLIP = "pad4_crop32_flip"  # CIFAR: torchvision RandomCrop(32, padding=
 RESIZED_CROP_FLIP = "random_resized_crop224_flip"  # ImageNet: RandomResizedCrop(224) + flip
 
 
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``tensor`` (drawn on the CPU, from the seeded generator) on ``device``.
+
+    A copy from pageable host memory to a GPU waits for the work queued before it, once per
+    training step; from pinned memory it is queued like a kernel.
+    """
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def pad_crop_flip(
     images: torch.Tensor, generator: torch.Generator, padding: int = 4
 ) -> torch.Tensor:
@@ -28,8 +39,10 @@ def pad_crop_flip(
     """
     batch_size, channels, height, width = images.shape
     device = images.device
-    offsets = torch.randint(0, 2 * padding + 1, (2, batch_size), generator=generator).to(device)
-    flipped = (torch.rand(batch_size, generator=generator) < 0.5).to(device)
+    offsets = _to_device(
+        torch.randint(0, 2 * padding + 1, (2, batch_size), generator=generator), device
+    )
+    flipped = _to_device(torch.rand(batch_size, generator=generator) < 0.5, device)
     padded = F.pad(images, (padding, padding, padding, padding))
     rows = offsets[0, :, None] + torch.arange(height, device=device)
     columns = offsets[1, :, None] + torch.arange(width, device=device)

@@ -5,6 +5,7 @@ image files read lazily (ImageNet). Both iterate the same way, so training and e
 never needs to know which kind it has.
 """
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, Self
@@ -58,12 +59,26 @@ class Split(Protocol):
 
 def normalize(images: torch.Tensor, info: DatasetInfo) -> torch.Tensor:
     """uint8 images ``[B, C, H, W]`` -> float32 ``(pixel / 255 - mean) / std`` on their device."""
-    mean = torch.tensor(info.mean, dtype=torch.float64)
-    std = torch.tensor(info.std, dtype=torch.float64)
     # (pixel - 255 mean) / (255 std): two in-place passes over the converted batch.
-    offset = (255 * mean).float().to(images.device).view(1, -1, 1, 1)
-    scale = (1 / (255 * std)).float().to(images.device).view(1, -1, 1, 1)
+    offset, scale = _normalization(tuple(info.mean), tuple(info.std), images.device)
     return images.float().sub_(offset).mul_(scale)
+
+
+@functools.cache
+def _normalization(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``normalize``'s per-channel offset and scale ``[1, C, 1, 1]``, float32 on ``device``.
+
+    Made once per device: copying them to a GPU for every batch would be two host-to-device
+    copies, each of which waits for the device, per training step.
+    """
+    with torch.inference_mode(False):  # usable outside inference mode, whoever asks first
+        mean64 = torch.tensor(mean, dtype=torch.float64)
+        std64 = torch.tensor(std, dtype=torch.float64)
+        offset = (255 * mean64).float().to(device).view(1, -1, 1, 1)
+        scale = (1 / (255 * std64)).float().to(device).view(1, -1, 1, 1)
+    return offset, scale
 
 
 @dataclass(frozen=True, eq=False)
