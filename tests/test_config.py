@@ -62,6 +62,12 @@ def test_a_strategy_that_is_also_a_baseline_is_listed_once():
         ({"prune__score_batches": 0}, "prune.score_batches and prune.score_batch_size must be"),
         ({"prune__gradient_batches": 2}, "unknown key prune.gradient_batches; valid keys:"),
         ({"evaluate": [1]}, "evaluate must be a mapping"),
+        ({"latency__repeats": 10}, "latency.repeats is 10; a median and interquartile range need"),
+        ({"latency__repeats": 30.5}, "latency.repeats has the wrong type"),
+        ({"latency__warmup": -1}, "latency.warmup must be a whole number >= 0"),
+        ({"latency__batch_sizes": [1, 0]}, "latency.batch_sizes must be null or a list of"),
+        ({"latency__batch_sizes": [8, 8]}, "latency.batch_sizes must be null or a list of"),
+        ({"latency__batch_sizes": 8}, "latency.batch_sizes must be null or a list of"),
         ({"extra": 1}, "unknown params key 'extra'"),
     ],
 )
@@ -98,8 +104,9 @@ def test_a_stage_reads_only_what_changes_its_results():
     base = resolve(parse_params(DEFAULT))
     other_method = resolve(parse_params(with_changes(DEFAULT, strategy="layer_grad")))
     changed = {stage for stage in base if base[stage] != other_method[stage]}
-    # resolved/strategy.json is read by the method's own prune stage only.
-    assert changed == {"aggregate", "strategy"}
+    # resolved/strategy.json is read by the method's own prune stage only; latency times every
+    # method's cells (its records of unchanged methods stay valid).
+    assert changed == {"aggregate", "strategy", "latency"}
     other_lr = resolve(parse_params(with_changes(DEFAULT, finetune__learning_rate=1e-4)))
     assert {stage for stage in base if base[stage] != other_lr[stage]} == {"finetune", "aggregate"}
 
@@ -189,3 +196,18 @@ def test_options_for_a_strategy_that_is_also_a_baseline_are_refused():
     changes = {"strategy": "imp", "baselines": ["imp", "random"], "prune__options": {"rounds": 2}}
     with pytest.raises(PrunebenchError, match="also a baseline run with its defaults"):
         parse_params(with_changes(DEFAULT, **changes))
+
+
+def test_latency_times_every_method_at_batch_1_and_the_evaluation_batch():
+    latency = resolve(parse_params(with_changes(DEFAULT, evaluate__batch_size=500)))["latency"]
+    assert latency["batch_sizes"] == [1, 500]
+    assert latency["repeats"] >= 30
+    assert latency["input_shape"] == [1, 28, 28]
+    assert [method["path"] for method in latency["methods"]] == [
+        "strategy", "baselines/random", "baselines/global_mag", "baselines/layer_mag",
+        "baselines/global_grad", "baselines/layer_grad", "matched/matched_random",
+        "matched/matched_mag",
+    ]  # fmt: skip
+    channel = resolve(parse_params(with_changes(DEFAULT, strategy="global_channel_l1")))
+    assert channel["latency"]["methods"][0]["structure"] == "channel"
+    assert {method["structure"] for method in latency["methods"]} == {"unstructured"}

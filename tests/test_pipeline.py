@@ -36,13 +36,15 @@ TINY = {
     "compressions": [2, 4],
     "seeds": [0],
 }
+# Timing every cell at the evaluation batch (1000 images) would dominate the tests' run time.
+QUICK_LATENCY = {"latency__batch_sizes": [1, 16], "latency__warmup": 1}
 # Everything a stage may write; what a refused run must leave byte-identical.
 OUTPUTS = ("data", "models", "results", "resolved", "dvc.lock")
 PER_METHOD = ("prune", "finetune", "evaluate")
 
 
-def environment(repo: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def environment(repo: Path, **variables: str) -> dict[str, str]:
+    env = dict(os.environ, **variables)
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = str(repo / "src")  # the copy's code, not the checkout's
     env["PRUNEBENCH_DEVICE"] = "cpu"
@@ -51,10 +53,13 @@ def environment(repo: Path) -> dict[str, str]:
     return env
 
 
-def sh(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+def sh(
+    repo: Path, *command: str, check: bool = True, **variables: str
+) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        command, cwd=repo, env=environment(repo), capture_output=True, text=True, timeout=900
-    )
+        command, cwd=repo, env=environment(repo, **variables), capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -78,7 +83,7 @@ def make_copy(destination: Path, grid: dict | None = None) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    edit_params(destination, **(TINY if grid is None else grid))
+    edit_params(destination, **QUICK_LATENCY, **(TINY if grid is None else grid))
     sh(destination, "git", "init", "-q")
     sh(destination, "git", "config", "user.email", "test@example.com")
     sh(destination, "git", "config", "user.name", "test")
@@ -422,6 +427,67 @@ def test_sigkill_during_finetune_leaves_nothing_a_rerun_accepts(repo):
     assert "finetune" in stages
     assert "up to date" in sh(repo, "dvc", "status").stdout
     assert not list(finetuned.glob(".*"))
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_two_ray_workers_compute_the_cells_of_one_worker_byte_for_byte(repo):
+    roots = ("models/strategy/masks", "models/strategy/finetuned", "results/cells/strategy")
+    one_worker = {root: file_digests(repo / root) for root in roots}
+    for root in roots:
+        shutil.rmtree(repo / root)
+    result = sh(repo, "dvc", "repro", PRUNEBENCH_WORKERS="2")
+    output = result.stdout + result.stderr
+    for step in PER_METHOD:
+        assert f"{step} " in output and "2 cells on 2 workers on a local Ray instance" in output
+    assert {"prune", "finetune", "evaluate"} <= ran(result.stdout)
+    assert {root: file_digests(repo / root) for root in roots} == one_worker
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+def test_a_ray_worker_killed_mid_cell_leaves_nothing_accepted_and_the_cell_reruns(repo):
+    edit_params(repo, finetune__epochs=4, finetune__patience=4)
+    sh(repo, "dvc", "repro")  # one worker: the reference
+    finetuned = repo / "models/strategy/finetuned"
+    one_worker = file_digests(finetuned)
+    shutil.rmtree(finetuned)
+    process = subprocess.Popen(
+        ["dvc", "repro"], cwd=repo, env=environment(repo, PRUNEBENCH_WORKERS="2"),
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    # A Ray worker names its process after the task it runs.
+    deadline, busy = time.monotonic() + 300, []
+    while not busy and process.poll() is None and time.monotonic() < deadline:
+        busy = subprocess.run(
+            ["pgrep", "-f", "ray::_compute_files"], capture_output=True, text=True
+        ).stdout.split()
+        time.sleep(0.1)
+    assert busy, "no Ray worker ever ran a cell"
+    time.sleep(0.5)
+    os.kill(int(busy[0]), signal.SIGKILL)
+    output, _ = process.communicate(timeout=600)
+    # Ray ran the killed cell again on another worker; the stage wrote only whole cells.
+    assert process.returncode == 0, output
+    assert file_digests(finetuned) == one_worker
+    assert not list(finetuned.glob(".*"))
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
+def test_one_worker_never_imports_ray(repo, tmp_path):
+    result = sh(
+        repo, sys.executable, "-X", "importtime", "stages/evaluate.py",
+        "--finetuned", "models/strategy/finetuned", "--out", str(tmp_path / "cells"),
+    )  # fmt: skip
+    assert len(list((tmp_path / "cells").glob(f"*/{MANIFEST_FILE}"))) == len(TINY["compressions"])
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert {"torch", "prunebench.grid", "prunebench.workers"} <= imported
+    assert not {name for name in imported if name == "ray" or name.startswith("ray.")}
 
 
 def test_bad_params_fail_before_any_work(tmp_path):

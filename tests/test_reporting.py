@@ -410,8 +410,8 @@ def test_the_report_leads_with_the_answer():
     report = render(table, arguments)
     headings = [line for line in report.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Answer", "## Setup", "## Results", "## Figures", "## Metric disagreement",
-        "## Checklist (Blalock et al. 2020, Appendix B)",
+        "## Answer", "## Setup", "## Results", "## Measured speed", "## Figures",
+        "## Metric disagreement", "## Checklist (Blalock et al. 2020, Appendix B)",
     ]  # fmt: skip
     answer = report.split("## Answer")[1].split("## Setup")[0]
     # One line per baseline, in the params' order, each with a verdict and an interval.
@@ -664,22 +664,28 @@ def test_records_without_a_budget_are_unknown_not_an_error():
 # --- The aggregate step, on cells written to disk ------------------------------------------------
 
 
-def write_cells(root, cells: list[dict]) -> None:
-    """Each cell's record as an intact cell directory, as the evaluate step leaves it."""
+def write_cells(root, cells: list[dict], file: str = "metrics.json") -> None:
+    """Each cell's record (``file``) as an intact cell directory, as a stage leaves it."""
     from prunebench.grid import Cell, CellStore
 
     store = CellStore(root)
     for cell in cells:
         with store.writing(Cell(float(cell["target_compression"]), cell["seed"]), "test") as out:
-            (out / "metrics.json").write_text(json.dumps(cell))
+            (out / file).write_text(json.dumps(cell))
 
 
-def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
-    from prunebench.steps.aggregate import aggregate
+EXTERNAL = "mylab.lamp:strategy"  # an external method under evaluation, iterative
 
-    name = "mylab.lamp:strategy"  # an external method under evaluation, iterative
+
+def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict, dict]:
+    """A run's evaluated cells and control on disk, as the evaluate stage leaves them.
+
+    ``EXTERNAL`` (lamp's curve, iterative: three times the baselines' budget), the baselines
+    (one ``random`` record without a budget, as written before budgets were recorded) and lamp's
+    matched controls. Returns the aggregate config and the step's keyword arguments.
+    """
+    name, compressions = EXTERNAL, list(compressions)
     inputs = {"recipe": SETUP["finetune"], "pretrained_sha256": "p" * 64, "data_sha256": "d" * 64}
-    seeds, compressions = (0, 1, 2), [2, 8, 32]
     records = []
     iterative = {"epochs": 6, "steps": 480, "rounds": 3}
     for cell in make_cells(seeds, compressions):
@@ -716,8 +722,16 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
         "baselines": BASELINES, "matched_controls": list(MATCHED_CURVES), "equal_budget": False,
         "strategies": PROPERTIES | {name: parts("lamp", schedule="iterative", rounds=3)},
     }  # fmt: skip
+    return config, {"results": results, "source": source, "data": data}
 
-    aggregate(config, results=results, source=source, data=data)
+
+def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
+    from prunebench.steps.aggregate import aggregate
+
+    config, paths = write_run(tmp_path)
+    name, results = EXTERNAL, paths["results"]
+
+    aggregate(config, **paths)
 
     summary = json.loads((results / "summary.json").read_text())
     assert summary["strategy"]["c8"]["budget_steps"] == 480
@@ -737,6 +751,10 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
     assert "| random | one-shot | 1 | 2 | 160 | 8 of 9 |" in report
     assert "- Training budget: not equalised (`equal_budget` false)" in report
     assert (results / "figures/top1_vs_compression.png").stat().st_size > 10_000
+    # No results/latency: the speed outputs are absent and the report says why.
+    assert "No timings exist for this run (`results/latency` is absent)" in report
+    assert not (results / "latency.csv").exists()
+    assert not (results / "figures/measured_vs_theoretical_speedup.png").exists()
 
 
 def test_the_aggregate_step_refuses_undeclared_methods(tmp_path):

@@ -59,6 +59,18 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class LatencyParams:
+    """How measured latency is timed (README, "Measured speed")."""
+
+    repeats: int = 30  # timed runs per measurement, after the warm-up (SPEC: at least 30)
+    warmup: int = 5
+    batch_sizes: list[int] | None = None  # None: 1 and the evaluation batch size
+
+
+MINIMUM_REPEATS = 30
+
+
+@dataclass(frozen=True)
 class Params:
     benchmark: str
     strategy: str
@@ -71,6 +83,7 @@ class Params:
     prune: PruneParams
     finetune: dict[str, Any]  # overrides of the benchmark's finetune recipe
     evaluate: EvaluateParams
+    latency: LatencyParams = field(default_factory=LatencyParams)
     equal_budget: bool = False  # one-shot methods finetune as many rounds as the iterative ones
 
     @property
@@ -80,7 +93,7 @@ class Params:
 
 
 REQUIRED = ("benchmark", "strategy", "baselines", "matched_controls", "compressions", "seeds")
-SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate")
+SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate", "latency")
 OPTIONAL = ("equal_budget",)
 
 
@@ -135,6 +148,7 @@ def parse_params(raw: object) -> Params:
         prune=from_mapping(PruneParams, raw.get("prune"), "prune"),
         finetune=raw.get("finetune") or {},
         evaluate=from_mapping(EvaluateParams, raw.get("evaluate"), "evaluate"),
+        latency=from_mapping(LatencyParams, raw.get("latency"), "latency"),
         equal_budget=raw.get("equal_budget", False),
     )
     if not isinstance(params.equal_budget, bool):
@@ -159,11 +173,33 @@ def parse_params(raw: object) -> Params:
         raise PrunebenchError("prune.score_batches and prune.score_batch_size must be >= 1")
     if params.evaluate.batch_size < 1:
         raise PrunebenchError("evaluate.batch_size must be >= 1")
+    _check_latency(params.latency)
     if params.data.validation_size is not None and params.data.validation_size < 1:
         raise PrunebenchError("data.validation_size must be >= 1 (or null: the benchmark's)")
     if params.pretrained.seed < 0 or params.data.split_seed < 0:
         raise PrunebenchError("pretrained.seed and data.split_seed must be >= 0")
     return params
+
+
+def _check_latency(latency: LatencyParams) -> None:
+    if latency.repeats < MINIMUM_REPEATS:  # types: checked by from_mapping
+        raise PrunebenchError(
+            f"latency.repeats is {latency.repeats}; a median and interquartile range need at "
+            f"least {MINIMUM_REPEATS} timed runs"
+        )
+    if latency.warmup < 0:
+        raise PrunebenchError(f"latency.warmup must be a whole number >= 0, got {latency.warmup!r}")
+    sizes = latency.batch_sizes
+    if sizes is not None and (
+        not isinstance(sizes, list)
+        or not sizes
+        or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in sizes)
+        or len(set(sizes)) != len(sizes)
+    ):
+        raise PrunebenchError(
+            "latency.batch_sizes must be null or a list of distinct whole numbers >= 1, "
+            f"got {sizes!r}"
+        )
 
 
 def check_reachable(params: Params) -> None:
@@ -228,6 +264,14 @@ def method_properties(params: Params, options: dict[str, Any]) -> dict[str, dict
     return properties
 
 
+def method_paths(params: Params) -> dict[str, str]:
+    """Where each method's cells live under models/ and results/ (dvc.yaml's layout)."""
+    paths = {params.strategy: "strategy"}
+    paths.update({name: f"baselines/{name}" for name in params.baselines if name not in paths})
+    paths.update({name: f"matched/{name}" for name in params.matched_controls})
+    return paths
+
+
 def resolve(params: Params) -> dict[str, dict[str, Any]]:
     """What each later stage reads: ``{stage name: its inputs}``, benchmark defaults filled in.
 
@@ -283,6 +327,18 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             "one_shot_rounds": max(rounds) if params.equal_budget else 1,
         },
         "evaluate": {**common, **vars(params.evaluate)},
+        "latency": {
+            **common,
+            "num_classes": benchmark.num_classes,
+            "input_shape": list(benchmark.input_shape),
+            "batch_sizes": params.latency.batch_sizes or [1, params.evaluate.batch_size],
+            "repeats": params.latency.repeats,
+            "warmup": params.latency.warmup,
+            "methods": [
+                {"name": name, "path": path, "structure": properties[name]["structure"]}
+                for name, path in method_paths(params).items()
+            ],
+        },
         "aggregate": {
             **common,
             "strategy": params.strategy,
@@ -293,5 +349,6 @@ def resolve(params: Params) -> dict[str, dict[str, Any]]:
             "finetune": finetune,
             "equal_budget": params.equal_budget,
             "strategies": properties,
+            "evaluation_batch_size": params.evaluate.batch_size,
         },
     }

@@ -8,9 +8,20 @@ where each returned table, dict and figure is written.
 from prunebench.reporting.budget import budget_table, steps_difference
 from prunebench.reporting.checklist import ChecklistItem, RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import Disagreement, metric_disagreement
-from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
+from prunebench.reporting.figures import (
+    method_color,
+    method_marker,
+    plot_accuracy,
+    plot_measured_speedup,
+)
 from prunebench.reporting.methods import Methods, allocation_pairs
 from prunebench.reporting.report import render_report
+from prunebench.reporting.speed import (
+    MeasuredSpeed,
+    latency_cells_table,
+    latency_table,
+    measured_speed,
+)
 from prunebench.reporting.statistics import Comparison, compare, rejudged, verdict_metrics
 from prunebench.reporting.tables import (
     cells_table,
@@ -25,6 +36,7 @@ __all__ = [
     "ChecklistItem",
     "Comparison",
     "Disagreement",
+    "MeasuredSpeed",
     "Methods",
     "RunEvidence",
     "allocation_pairs",
@@ -35,11 +47,15 @@ __all__ = [
     "compression_key",
     "curves_data",
     "grouped_table",
+    "latency_cells_table",
+    "latency_table",
+    "measured_speed",
     "method_color",
     "method_marker",
     "metric_disagreement",
     "plot_accuracy",
     "plot_data",
+    "plot_measured_speedup",
     "rejudged",
     "render_checklist",
     "render_report",

@@ -3,7 +3,8 @@
 Sections, in order: **Answer** (is the method under evaluation better than each baseline, where on
 the curve, by how much, how sure; what the matched controls say about its allocation and its
 choice of weights; how far it falls from the unpruned control), **Setup**, **Results** (mean ±
-std tables, every seed, every comparison), **Figures**, **Metric disagreement** and the
+std tables, every seed, every comparison), **Measured speed** (latency on the machine that timed
+the cells, against the theoretical speedup), **Figures**, **Metric disagreement** and the
 **Checklist** of Blalock et al. (2020), Appendix B. Every sentence is computed from this run's
 cells, so a run with one seed or three compressions says so in its own report.
 
@@ -39,6 +40,14 @@ from prunebench.reporting.budget import (
 from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import metric_disagreement
 from prunebench.reporting.methods import ONE_SHOT, Methods
+from prunebench.reporting.speed import (
+    EXECUTION_WORDS,
+    FIGURE_NAME,
+    MeasuredSpeed,
+    hardware_text,
+    milliseconds_text,
+    speedup_text,
+)
 from prunebench.reporting.statistics import (
     AUC,
     BETTER,
@@ -88,6 +97,7 @@ def render_report(
     comparisons: Sequence[Comparison],
     allocation: Mapping[str, Comparison],
     figures: Mapping[str, str],
+    speed: MeasuredSpeed | None = None,
 ) -> str:
     """The run's Markdown report.
 
@@ -97,7 +107,9 @@ def render_report(
     the method under evaluation with the baselines, the matched controls and the control;
     ``allocation`` maps a matched control to its comparison, across the curve, with the baseline
     that shares its way of choosing weights within a layer (the effect of the method's allocation
-    alone). ``figures`` maps a caption to a path relative to the report.
+    alone). ``figures`` maps a caption to a path relative to the report. ``speed`` holds the
+    run's measured latencies (:func:`~prunebench.reporting.speed.measured_speed`); None where
+    no cell was timed, which the report then says.
     """
     strategy = methods.strategy
     rows = select_methods(grouped, methods.all)
@@ -149,12 +161,17 @@ def render_report(
         "",
         *_comparison_table(comparisons, budgets),
         "",
+        "## Measured speed",
+        "",
+        *_speed_lines(speed, methods),
+        "",
         "## Figures",
         "",
         "Points: each seed; line: mean over seeds; band: 95% confidence interval of the mean "
         "(Student t). The dashed horizontal line is the unpruned control. A band is one "
         "method's own spread, not a paired comparison: overlapping bands do not mean no "
-        "difference (the Answer's paired intervals decide that).",
+        "difference (the Answer's paired intervals decide that)."
+        + (_SPEED_FIGURE_NOTE if speed is not None else ""),
         "",
         *([f"![{caption}]({path})\n" for caption, path in figures.items()] or ["None.\n"]),
         "## Metric disagreement",
@@ -171,6 +188,134 @@ def render_report(
         *render_checklist(checklist(_evidence(rows, control, setup, methods, figures))),
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+_SPEED_FIGURE_NOTE = (
+    " In the measured against theoretical speedup figure, a point is a mean over seeds and its "
+    "bar ± one sample std; the dashed diagonal is measured = theoretical."
+)
+
+
+def _speed_lines(speed: MeasuredSpeed | None, methods: Methods) -> list[str]:
+    """The Measured speed section: the machine, the control's latency, the table, the lesson."""
+    if speed is None:
+        return [
+            "No timings exist for this run (`results/latency` is absent): only the theoretical "
+            "speedup is reported. `dvc repro` runs the `latency` stage, which times every cell "
+            "and the dense control on the machine that runs it."
+        ]
+    settings, batches = speed.settings, speed.batch_sizes
+    sizes = _listing([str(batch) for batch in batches])
+    evaluation = "the evaluation batch" if speed.evaluation_batch_known else "the largest timed"
+    control = "; ".join(
+        f"batch {batch}: median {milliseconds_text(timing['median_ms'])} "
+        f"(IQR {milliseconds_text(timing['iqr_ms'])})"
+        for batch, timing in sorted(speed.control.items())
+    )
+    titles = [speed.batch_title(batch) for batch in batches]
+    lines = [
+        f"Timed on {hardware_text(speed.hardware)}. Each timing: {settings.get('warmup', 'n/a')} "
+        f"warm-up runs, then the median and interquartile range (IQR) of "
+        f"{settings.get('repeats', 'n/a')} timed runs, at batch sizes {sizes} "
+        f"({speed.evaluation_batch}: {evaluation}). Timings belong to this machine: they are kept "
+        "apart from the deterministic results (`results/latency.csv`, per cell "
+        "`results/latency_cells.csv`) and never enter `summary.json`; re-time on one machine "
+        "with `dvc repro --force latency`.",
+        "",
+        f"Dense control: {control}.",
+        "",
+        "Measured speedup: the dense model's median latency over the pruned model's, both timed "
+        "in the same call, the pruned model run its fastest way (in parentheses, the most "
+        "frequent over seeds: "
+        + ", ".join(EXECUTION_WORDS.values())
+        + "); mean ± sample std over seeds:",
+        "",
+        "| method | target | theoretical speedup | "
+        + " | ".join(f"measured, {title}" for title in titles)
+        + " |",
+        "| --- | ---: | ---: |" + " ---: |" * len(batches),
+    ]
+    table = speed.table
+    for method in methods.all:
+        mine = table[table["strategy"] == method]
+        for target, rows in mine.groupby("target_compression", sort=True):
+            by_batch = rows.set_index("batch_size")
+            measured = [
+                _measured_cell(by_batch.loc[batch]) if batch in by_batch.index else "—"
+                for batch in batches
+            ]
+            lines.append(
+                f"| {_method_label(method, methods)} | {target:g}× | "
+                f"{speedup_text(rows['theoretical_speedup'].iloc[0])} | "
+                + " | ".join(measured)
+                + " |"
+            )
+    return [*lines, "", *_speed_takeaway(speed, methods)]
+
+
+def _measured_cell(point: pd.Series) -> str:
+    """``"1.40× ± 0.03 (sparse kernels)"``."""
+    execution = EXECUTION_WORDS.get(point["best_execution"], point["best_execution"])
+    mean_std = speedup_text(point["measured_speedup_mean"], point["measured_speedup_std"])
+    return f"{mean_std} ({execution})"
+
+
+def _speed_takeaway(speed: MeasuredSpeed, methods: Methods) -> list[str]:
+    """What to take away: the evaluated method's farthest point, then the whole run's range."""
+    table = speed.table
+    machine = f"this GPU ({speed.hardware.get('gpu', 'n/a')})" if speed.on_gpu else "this CPU"
+    strategy = methods.strategy
+    mine = table[table["strategy"] == strategy]
+    sentences = []
+    if len(mine):
+        target = mine["target_compression"].max()
+        farthest = mine[mine["target_compression"] == target].sort_values("batch_size")
+        measured = _listing(
+            [
+                f"{speedup_text(row['measured_speedup_mean'])} at "
+                f"{speed.batch_title(row['batch_size'])}"
+                for _, row in farthest.iterrows()
+            ]
+        )
+        sentences.append(
+            f"At {target:g}×, `{strategy}`'s "
+            f"{speedup_text(farthest['theoretical_speedup'].iloc[0])} theoretical speedup "
+            f"measures {measured} on {machine}."
+        )
+    evaluation = table[table["batch_size"] == speed.evaluation_batch]
+    known = evaluation.dropna(subset=["measured_speedup_mean", "theoretical_speedup"])
+    if len(known):
+        fastest = known.loc[known["measured_speedup_mean"].idxmax()]
+        overstated = int((known["theoretical_speedup"] > known["measured_speedup_mean"]).sum())
+        if overstated == len(known):
+            verdict = "the theoretical speedup overstates the measured one at every point"
+        elif overstated == 0:
+            verdict = "the measured speedup reaches the theoretical one at every point"
+        else:
+            verdict = (
+                f"the theoretical speedup overstates the measured one at {overstated} of "
+                f"{len(known)} points"
+            )
+        slower = int((known["measured_speedup_mean"] < 1).sum())
+        runs = "runs" if slower == 1 else "run"
+        slower_note = (
+            f"; {slower} of those {len(known)} points {runs} slower than the dense model"
+            if slower
+            else ""
+        )
+        sentences.append(
+            f"Over every method and target at {speed.batch_title(speed.evaluation_batch)}, the "
+            f"measured speedup ranges from {speedup_text(known['measured_speedup_mean'].min())} "
+            f"to {speedup_text(fastest['measured_speedup_mean'])} (`{fastest['strategy']}` at "
+            f"{fastest['target_compression']:g}×, theoretical "
+            f"{speedup_text(fastest['theoretical_speedup'])}): {verdict}{slower_note}."
+        )
+    return [f"**Takeaway.** {' '.join(sentences)}"] if sentences else []
+
+
+def _listing(items: Sequence[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _select_cells(cells: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
@@ -499,7 +644,8 @@ def _evidence(
         augmentation=setup.get("augmentation"),
         environment={key: str(value) for key, value in environment.items()},
         pretrained=str(setup.get("pretrained", {}).get("source", "n/a")),
-        figures=len(figures),
+        # The measured-speed figure is not a tradeoff curve of accuracy.
+        figures=sum(1 for path in figures.values() if not str(path).endswith(FIGURE_NAME)),
     )
 
 
