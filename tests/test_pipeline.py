@@ -145,6 +145,25 @@ def test_repro_produces_every_output(repo):
     assert "up to date" in sh(repo, "dvc", "status").stdout
 
 
+def test_timings_stay_apart_and_a_rerun_on_the_same_machine_keeps_them(repo):
+    timings = repo / "results/latency"
+    before = file_digests(timings)
+    record = json.loads((timings / "strategy/c4-s0/latency.json").read_text())
+    assert record["hardware"]["cpu"] and record["hardware"]["torch"]
+    assert set(record["batches"]) == {"1", "16"}
+    for batch in record["batches"].values():
+        assert batch["measured_speedup"] > 0 and batch["dense"]["repeats"] >= 30
+        assert batch["best_execution"] in batch["executions"]
+    metrics = (repo / "results/cells/strategy/c4-s0/metrics.json").read_text()
+    assert "measured_speedup" not in metrics  # timings never enter the deterministic results
+    report = (repo / "results/report.md").read_text()
+    assert "## Measured speed" in report and record["hardware"]["cpu"] in report
+    assert (repo / "results/figures/measured_vs_theoretical_speedup.png").is_file()
+    sh(repo, "dvc", "repro", "--force", "latency")
+    assert file_digests(timings) == before
+    assert "up to date" in sh(repo, "dvc", "status").stdout
+
+
 def test_plots_render_with_the_committed_templates(repo, tmp_path):
     shown = sh(repo, "dvc", "plots", "show", "--json", "-o", str(tmp_path)).stdout
     shown = json.loads(shown)
@@ -212,7 +231,7 @@ def test_a_recipe_changed_in_code_reruns_training_of_every_method(repo):
     stages = ran(sh(repo, "dvc", "repro").stdout)
     assert stages == {
         "resolve", "finetune", "finetune_baseline@random", "evaluate",
-        "evaluate_baseline@random", "aggregate",
+        "evaluate_baseline@random", "latency", "aggregate",
     }  # fmt: skip
     for method in ("strategy", "baselines/random"):
         metrics = json.loads((repo / f"results/cells/{method}/c2-s0/metrics.json").read_text())
