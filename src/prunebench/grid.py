@@ -11,6 +11,7 @@ crash half-way never costs finished work.
 """
 
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -19,15 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prunebench.errors import PrunebenchError
 from prunebench.files import atomic_directory, json_bytes, sha256_file
 
 if TYPE_CHECKING:
     import torch
-
-    from prunebench.workers import Workers
 
 MANIFEST_FILE = "cell.json"
 
@@ -214,31 +213,33 @@ def run_cells(
     compute: Callable[[Cell, Path], None],
     description: str,
     *,
-    workers: "Workers | None" = None,
+    workers: Any = None,
     device: "torch.device | None" = None,
+    in_process: bool = False,
 ) -> int:
     """Compute every cell of ``cells`` that is not current in ``store``; return how many ran.
 
     ``compute(cell, staging)`` writes the cell's files into ``staging``. Cells of ``store`` that
-    are not in ``cells`` are removed only after all of ``cells`` are done. ``workers`` (default:
-    from the environment, :func:`prunebench.workers.workers_from_environment`) may run the cells
-    on Ray, ``device`` being the one ``compute`` uses; this process writes every cell either way.
+    are not in ``cells`` are removed only after all of ``cells`` are done. ``workers`` (a
+    ``prunebench.workers.Workers``; default: from the environment) may run the cells on
+    Ray, ``device`` being the one ``compute`` uses, unless ``in_process``; this process writes
+    every cell either way.
     """
     from tqdm.auto import tqdm
 
-    from prunebench.workers import workers_from_environment
-
-    workers = workers or workers_from_environment()
+    # Imported by name, not statically: where a cell runs must change neither its result nor
+    # its cache key, so the runner's code is kept out of every stage's code fingerprint.
+    runner = importlib.import_module("prunebench.workers")
+    if not in_process:
+        workers = workers or runner.workers_from_environment()
     pending = [cell for cell in cells if not store.is_current(cell, fingerprint_of(cell))]
     progress = tqdm(total=len(pending), desc=description, unit="cell", leave=False)
     with progress:
-        if workers.uses_ray and len(pending) > 1:
-            from prunebench.workers import run_remotely, write_files
-
+        if not in_process and workers.uses_ray and len(pending) > 1:
             log.info("%s: %d cells on %s", description, len(pending), workers.describe())
-            for cell, files in run_remotely(compute, pending, workers, device=device):
+            for cell, files in runner.run_remotely(compute, pending, workers, device=device):
                 with store.writing(cell, fingerprint_of(cell)) as staging:
-                    write_files(staging, files)
+                    runner.write_files(staging, files)
                 progress.update()
         else:
             for cell in pending:

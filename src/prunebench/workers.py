@@ -10,10 +10,11 @@ must not change its result or its cache key:
   for the one this machine is part of); ``PRUNEBENCH_WORKERS``, if set, caps the cells in flight.
 
 One worker is the stage process itself: Ray is never imported. With Ray, the stage process stays
-the DVC stage and the only writer: a worker receives the cell's computation with its inputs
-(pretrained weights, masks, data splits; or the path of a dataset on a shared filesystem), runs
-it in a scratch directory and returns the cell's files as bytes; the stage then commits them as
-one cell (``prunebench.grid.CellStore``). A worker that dies mid-cell therefore leaves nothing
+the DVC stage and the only writer: a worker receives the cell's computation with the stage's
+inputs (pretrained weights, data splits; or the path of a dataset on a shared filesystem),
+reads the cell's upstream files (masks, a finetuned model) from the checkout, runs the cell in a
+scratch directory and returns its files as bytes; the stage then commits them as one cell
+(``prunebench.grid.CellStore``). A worker that dies mid-cell therefore leaves nothing
 behind: Ray runs the cell again elsewhere, or the stage stops and a re-run recomputes it.
 
 Results are bit-identical to one worker because a cell computes the same thing wherever it runs:
@@ -83,6 +84,10 @@ def run_remotely(
     Files are yielded as ``{relative path: bytes}``, in the order the cells finish. The local
     Ray instance started here is shut down when the iteration ends.
     """
+    # Run under `uv run` (as `make run` does), Ray would start the workers through `uv run` in a
+    # copy of this directory without its untracked outputs (models/, data/): the workers must
+    # run the stage's own interpreter in the checkout itself.
+    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
     import ray
 
     started_here = not ray.is_initialized()
@@ -98,7 +103,7 @@ def run_remotely(
         while waiting or running:
             while waiting and len(running) < limit:
                 cell = waiting.pop(0)
-                running[task.remote(computation, cell)] = cell
+                running[task.remote(computation, cell, os.getcwd())] = cell
             [done], _ = ray.wait(list(running), num_returns=1)
             cell = running.pop(done)
             yield cell, _result(ray, done, cell)
@@ -146,8 +151,16 @@ def _cell_resources(workers: Workers, device: "torch.device | None") -> dict:
     return {"num_cpus": 1}  # the local instance has exactly `count` CPUs: `count` cells at once
 
 
-def _compute_files(compute: "Callable[[Cell, Path], None]", cell: "Cell") -> dict[str, bytes]:
-    """On a worker: run one cell in a scratch directory and return its files."""
+def _compute_files(
+    compute: "Callable[[Cell, Path], None]", cell: "Cell", checkout: str
+) -> dict[str, bytes]:
+    """On a worker: run one cell in a scratch directory and return its files.
+
+    The cell reads its upstream files (masks, finetuned models) by their paths in the checkout,
+    so the worker works in the stage's directory: the same checkout, at the same path, on every
+    node (README, "Many workers").
+    """
+    os.chdir(checkout)
     with tempfile.TemporaryDirectory(prefix="prunebench-cell-") as scratch:
         directory = Path(scratch)
         compute(cell, directory)

@@ -20,7 +20,6 @@ from prunebench.grid import Cell, CellStore, fingerprint, run_cells, tree_digest
 from prunebench.latency import hardware, measure_cell, measure_dense
 from prunebench.masks import load_masks
 from prunebench.models import create_model
-from prunebench.workers import Workers
 
 LATENCY_FILE = "latency.json"
 CONTROL_FILE = "control.json"
@@ -50,8 +49,8 @@ def latency_cells(
     control_fingerprint = fingerprint(cell="control", **inputs)
     if _recorded_fingerprint(out / CONTROL_FILE) != control_fingerprint:
         record = measure_dense(dense, **timing)
-        write_json(out / CONTROL_FILE,
-                   {"fingerprint": control_fingerprint, "settings": settings, **record})  # fmt: skip
+        control = {"fingerprint": control_fingerprint, "settings": settings, **record}
+        write_json(out / CONTROL_FILE, control)
 
     timed = 0
     for method in config["methods"]:
@@ -76,7 +75,7 @@ def latency_cells(
 
         timed += run_cells(CellStore(out / method["path"]), finetuned.require_intact(),
                            fingerprint_of, compute, f"latency {method['name']}",
-                           workers=Workers(1))  # fmt: skip
+                           in_process=True)  # fmt: skip
     _remove_other_methods(out, [method["path"] for method in config["methods"]])
     return timed
 
