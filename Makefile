@@ -12,13 +12,14 @@ env:
 run: env
 	$(UV) run --frozen dvc repro
 
-# The test suite. The official Fashion-MNIST files (Debian's dataset-fashion-mnist) are only
+# The test suite, one file per worker process (pytest-xdist): the pipeline tests spend much of
+# their time starting processes, which a second core overlaps. The official Fashion-MNIST files (Debian's dataset-fashion-mnist) are only
 # needed to check the embedded sample's provenance; they are installed when possible.
 test: env
 	@[ -d /usr/share/datasets/fashion-mnist ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1))) || true
-	$(UV) run --frozen pytest -q
+	$(UV) run --frozen pytest -q -n auto --dist loadfile
 
 lint: env
 	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check .
