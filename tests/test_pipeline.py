@@ -459,12 +459,13 @@ def file_digests(directory: Path) -> dict[str, str]:
 def test_two_ray_workers_compute_the_cells_of_one_worker_byte_for_byte(repo):
     roots = ("models/strategy/masks", "models/strategy/finetuned", "results/cells/strategy")
     one_worker = {root: file_digests(repo / root) for root in roots}
+    cells = len(list((repo / roots[1]).glob(f"*/{MANIFEST_FILE}")))  # earlier tests add some
     for root in roots:
         shutil.rmtree(repo / root)
     result = sh(repo, "dvc", "repro", PRUNEBENCH_WORKERS="2")
     output = result.stdout + result.stderr
-    for step in PER_METHOD:
-        assert f"{step} " in output and "2 cells on 2 workers on a local Ray instance" in output
+    for step in ("prune global_mag", "finetune strategy", "evaluate strategy"):
+        assert f"{step}: {cells} cells on 2 workers on a local Ray instance" in output
     assert {"prune", "finetune", "evaluate"} <= ran(result.stdout)
     assert {root: file_digests(repo / root) for root in roots} == one_worker
     assert "up to date" in sh(repo, "dvc", "status").stdout
@@ -503,7 +504,8 @@ def test_one_worker_never_imports_ray(repo, tmp_path):
         repo, sys.executable, "-X", "importtime", "stages/evaluate.py",
         "--finetuned", "models/strategy/finetuned", "--out", str(tmp_path / "cells"),
     )  # fmt: skip
-    assert len(list((tmp_path / "cells").glob(f"*/{MANIFEST_FILE}"))) == len(TINY["compressions"])
+    finetuned = len(list((repo / "models/strategy/finetuned").glob(f"*/{MANIFEST_FILE}")))
+    assert len(list((tmp_path / "cells").glob(f"*/{MANIFEST_FILE}"))) == finetuned > 1
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     assert {"torch", "prunebench.grid", "prunebench.workers"} <= imported
     assert not {name for name in imported if name == "ray" or name.startswith("ray.")}
