@@ -507,7 +507,8 @@ def test_one_worker_never_imports_ray(repo, tmp_path):
     finetuned = len(list((repo / "models/strategy/finetuned").glob(f"*/{MANIFEST_FILE}")))
     assert len(list((tmp_path / "cells").glob(f"*/{MANIFEST_FILE}"))) == finetuned > 1
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
-    assert {"torch", "prunebench.grid", "prunebench.workers"} <= imported
+    # (-X importtime lists import statements; the runner, imported by name, is not among them)
+    assert {"torch", "prunebench.grid"} <= imported
     assert not {name for name in imported if name == "ray" or name.startswith("ray.")}
 
 
