@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from prunebench.errors import PrunebenchError
+from prunebench.reporting.tables import finite
 
 FIGURE_NAME = "measured_vs_theoretical_speedup.png"
 """The measured-speed figure's file name under ``results/figures``."""
@@ -241,16 +242,16 @@ def hardware_summary(hardware: Mapping[str, str]) -> str:
 
 def speedup_text(mean: float, std: float | None = None) -> str:
     """``"1.40×"``, or ``"1.40× ± 0.03"`` with a std (``"± n/a"`` for a single seed)."""
-    if not _finite(mean):
+    if not finite(mean):
         return "n/a"
     if std is None:
         return f"{mean:.2f}×"
-    return f"{mean:.2f}× ± {std:.2f}" if _finite(std) else f"{mean:.2f}× ± n/a"
+    return f"{mean:.2f}× ± {std:.2f}" if finite(std) else f"{mean:.2f}× ± n/a"
 
 
 def milliseconds_text(value: float) -> str:
     """A latency with three significant digits: ``"0.712 ms"``, ``"45.1 ms"``, ``"1234 ms"``."""
-    if not _finite(value):
+    if not finite(value):
         return "n/a"
     return f"{value:.0f} ms" if value >= 1000 else f"{value:.3g} ms"
 
@@ -258,10 +259,6 @@ def milliseconds_text(value: float) -> str:
 def _control_timing(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     """The control's dense timing at one batch size, whether nested under ``"dense"`` or not."""
     return entry["dense"] if "dense" in entry else entry
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _record_name(record: Mapping[str, Any]) -> str:
