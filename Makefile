@@ -19,7 +19,8 @@ test: env
 	@[ -d /usr/share/datasets/fashion-mnist ] || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1))) || true
+	$(UV) run --frozen lint-imports
 	$(UV) run --frozen pytest -q -n auto --dist loadfile
 
 lint: env
-	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen lint-imports

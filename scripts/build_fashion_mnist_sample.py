@@ -37,7 +37,7 @@ from prunebench.data.catalog import (
     find_idx_files,
 )
 from prunebench.data.idx import read_idx
-from prunebench.files import sha256_file
+from prunebench.foundations.files import sha256_file
 
 SIZE_LIMIT_BYTES = 5_000_000
 NUM_CLASSES = 10

@@ -1,8 +1,8 @@
 """Publish our own pretrained weights for a benchmark whose model we train.
 
-Runs the pipeline's own pretraining (``prunebench.steps.fetch_pretrained.pretrained_model``, the
+Runs the pipeline's own pretraining (``prunebench.stages.fetch_pretrained.pretrained_model``, the
 benchmark's recipe and ``pretrained.seed`` from the shipped params.yaml, on the splits that
-``fetch_data`` makes) and writes, under ``src/prunebench/weights/``:
+``fetch_data`` makes) and writes, under ``src/prunebench/benchmarks/weights/``:
 
 - ``<benchmark>.safetensors``: the state dict;
 - ``<benchmark>.json``: its sha256, the recipe, seed, data digest, the result of training and
@@ -22,20 +22,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from prunebench.numerics import pin_cpu_numerics  # noqa: E402
+from prunebench.foundations.numerics import pin_cpu_numerics  # noqa: E402
 
 pin_cpu_numerics()
 
 import yaml  # noqa: E402
 
-from prunebench.config import parse_params, resolve  # noqa: E402
+from prunebench.benchmarks.pretrained import BUNDLED, BUNDLED_DIR  # noqa: E402
 from prunebench.data import open_materialized  # noqa: E402
-from prunebench.files import save_state_dict, sha256_file, write_json  # noqa: E402
-from prunebench.grid import tree_digest  # noqa: E402
-from prunebench.pretrained import BUNDLED, BUNDLED_DIR  # noqa: E402
-from prunebench.provenance import choose_device, environment  # noqa: E402
-from prunebench.steps.fetch_data import fetch_data  # noqa: E402
-from prunebench.steps.fetch_pretrained import pretrained_model  # noqa: E402
+from prunebench.foundations.environment import choose_device, environment  # noqa: E402
+from prunebench.foundations.files import save_state_dict, sha256_file, write_json  # noqa: E402
+from prunebench.pipeline.cells import tree_digest  # noqa: E402
+from prunebench.pipeline.params import parse_params, resolve  # noqa: E402
+from prunebench.stages.fetch_data import fetch_data  # noqa: E402
+from prunebench.stages.fetch_pretrained import pretrained_model  # noqa: E402
 
 
 def main() -> None:

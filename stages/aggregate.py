@@ -13,7 +13,7 @@ def main() -> None:
     parser.add_argument("--source", default="models/pretrained/source.json", type=Path)
     parser.add_argument("--data", default="data/splits/dataset.json", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.aggregate import aggregate
+    from prunebench.stages.aggregate import aggregate
 
     aggregate(read_json(args.config), results=args.results, source=args.source, data=args.data)
 

@@ -1,6 +1,6 @@
 """What every stage script shares: CPU numerics, the device, error reporting, code, curves.
 
-Imported first by every stage: it pins the CPU numerics (``prunebench.numerics``) before
+Imported first by every stage: it pins the CPU numerics (``prunebench.foundations.numerics``) before
 anything imports torch.
 """
 
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from prunebench.numerics import pin_cpu_numerics
+from prunebench.foundations.numerics import pin_cpu_numerics
 
 pin_cpu_numerics()
 
@@ -21,16 +21,16 @@ pin_cpu_numerics()
 STRATEGIES_FOLDER = Path(__file__).resolve().parent.parent / "strategies"
 sys.path.append(str(STRATEGIES_FOLDER))
 
-from prunebench.errors import PrunebenchError  # noqa: E402
-from prunebench.files import read_json  # noqa: E402
-from prunebench.sources import code_digest  # noqa: E402
+from prunebench.foundations.errors import PrunebenchError  # noqa: E402
+from prunebench.foundations.files import read_json  # noqa: E402
+from prunebench.pipeline.sources import code_digest  # noqa: E402
 
 __all__ = ["code_digest", "device_from_environment", "epoch_curves", "read_json", "run"]
 
 
 def device_from_environment():
     """``PRUNEBENCH_DEVICE`` (``cpu``, ``cuda``, ``auto``); recorded in every metrics file."""
-    from prunebench.provenance import choose_device
+    from prunebench.foundations.environment import choose_device
 
     return choose_device(os.environ.get("PRUNEBENCH_DEVICE"))
 

@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--config", default="resolved/evaluate.json", type=Path)
     parser.add_argument("--data", default="data/splits", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.evaluate import evaluate_cells
+    from prunebench.stages.evaluate import evaluate_cells
 
     evaluate_cells(
         read_json(args.config),

@@ -11,7 +11,7 @@ def main() -> None:
     parser.add_argument("--config", default="resolved/fetch_data.json", type=Path)
     parser.add_argument("--out", default="data/splits", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.fetch_data import fetch_data
+    from prunebench.stages.fetch_data import fetch_data
 
     fetch_data(read_json(args.config), args.out)
 

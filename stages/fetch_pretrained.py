@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--control", default="results/control.json", type=Path)
     parser.add_argument("--cache", default=pretrained_cache(), type=Path)
     args = parser.parse_args()
-    from prunebench.steps.fetch_pretrained import fetch_pretrained
+    from prunebench.stages.fetch_pretrained import fetch_pretrained
 
     fetch_pretrained(
         read_json(args.config),

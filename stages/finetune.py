@@ -14,7 +14,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/splits", type=Path)
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.finetune import finetune_cells
+    from prunebench.stages.finetune import finetune_cells
 
     finetune_cells(
         read_json(args.config),

@@ -1,6 +1,6 @@
 """Stage latency: measured inference latency of every finetuned cell and of the dense control.
 
-Timings belong to the machine that took them: see prunebench.steps.latency for why they are
+Timings belong to the machine that took them: see prunebench.stages.latency for why they are
 never mixed across machines and never touch the deterministic results.
 """
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     parser.add_argument("--out", default="results/latency", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.latency import latency_cells
+    from prunebench.stages.latency import latency_cells
 
     latency_cells(
         read_json(args.config),

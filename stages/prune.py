@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/splits", type=Path)
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     args = parser.parse_args()
-    from prunebench.steps.prune import prune_cells
+    from prunebench.stages.prune import prune_cells
 
     prune_cells(
         args.method,

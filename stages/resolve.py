@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from prunebench.config import check_reachable, parse_params, resolve  # noqa: I001
-from prunebench.errors import PrunebenchError
-from prunebench.files import write_json
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import write_json
+from prunebench.pipeline.params import check_reachable, parse_params, resolve  # noqa: I001
 
 from common import run
 

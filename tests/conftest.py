@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from prunebench.numerics import pin_cpu_numerics
+from prunebench.foundations.numerics import pin_cpu_numerics
 
 # params_edit and the other test helpers are imported as top-level modules.
 sys.path.insert(0, str(Path(__file__).resolve().parent))

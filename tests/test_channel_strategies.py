@@ -6,12 +6,12 @@ import copy
 import pytest
 import torch
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import apply_masks, mask_compression
-from prunebench.metrics import compression_ratio, effective_compression
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.cost import compression_ratio, effective_compression
 from prunebench.models import create_model
+from prunebench.sparsity.channels import channel_groups, physically_pruned, pruned_groups
+from prunebench.sparsity.masks import apply_masks, mask_compression
 from prunebench.strategies import STRATEGIES, compute_masks
-from prunebench.strategies.channels import channel_groups, physically_pruned, pruned_groups
 
 CHANNEL_STRATEGIES = [
     "random_channel",

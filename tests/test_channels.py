@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from prunebench import metrics
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement import cost as metrics
 from prunebench.models import create_model
-from prunebench.strategies.channels import (
+from prunebench.sparsity.channels import (
     SCORE_KINDS,
     ChannelGroup,
     ChannelMapShortcut,

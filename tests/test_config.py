@@ -7,10 +7,10 @@ import pytest
 import yaml
 from params_edit import with_changes
 
-from prunebench.benchmarks import BENCHMARKS
-from prunebench.config import check_reachable, parse_params, resolve
-from prunebench.errors import PrunebenchError
-from prunebench.grid import Cell, grid
+from prunebench.benchmarks.registry import BENCHMARKS
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.pipeline.cells import Cell, grid
+from prunebench.pipeline.params import check_reachable, parse_params, resolve
 
 DEFAULT = yaml.safe_load((Path(__file__).resolve().parent.parent / "params.yaml").read_text())
 
@@ -183,7 +183,7 @@ def test_bad_strategy_options_and_references_are_refused(changes, message):
 
 def test_every_params_key_is_a_param_of_the_resolve_stage():
     """Otherwise `dvc exp run -S key=...` would not re-run resolve, and nothing would change."""
-    from prunebench.config import OPTIONAL, REQUIRED, SECTIONS
+    from prunebench.pipeline.params import OPTIONAL, REQUIRED, SECTIONS
 
     dvc_yaml = yaml.safe_load((Path(__file__).resolve().parent.parent / "dvc.yaml").read_text())
     assert set(dvc_yaml["stages"]["resolve"]["params"]) == {*REQUIRED, *SECTIONS, *OPTIONAL}

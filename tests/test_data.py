@@ -28,7 +28,7 @@ from prunebench.data.augment import pad_crop_flip
 from prunebench.data.catalog import SAMPLE_METADATA_PATH, SAMPLE_PATH
 from prunebench.data.cifar import _reconstruct
 from prunebench.data.idx import read_idx
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_TYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D}

@@ -1,7 +1,7 @@
 """One source of truth for invalidation: each stage's deps cover the code it imports.
 
-`prunebench.sources` computes a stage's import closure; the same closure is every cell's code
-fingerprint. These tests fail when dvc.yaml does not declare a file of a stage's closure, so an
+`prunebench.pipeline.sources` computes a stage's import closure; the same closure is every cell's
+code fingerprint. These tests fail when dvc.yaml does not declare a file of a stage's closure, so an
 import added to a stage without its dep cannot reintroduce stale results.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prunebench.sources import code_digest, import_closure, stage_closure
+from prunebench.pipeline.sources import code_digest, import_closure, stage_closure
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,8 +46,10 @@ def test_every_stage_declares_the_code_it_imports(name):
 
 def test_the_check_fails_when_an_import_is_not_declared():
     finetune = dict(STAGES["finetune"])
-    finetune["deps"] = [dep for dep in finetune["deps"] if dep != "src/prunebench/training.py"]
-    assert uncovered(finetune) == ["src/prunebench/training.py"]
+    finetune["deps"] = [
+        dep for dep in finetune["deps"] if dep != "src/prunebench/stages/finetune.py"
+    ]
+    assert uncovered(finetune) == ["src/prunebench/stages/finetune.py"]
 
 
 def test_stages_do_not_depend_on_code_they_do_not_run():

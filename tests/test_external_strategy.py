@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from prunebench.data import load_dataset, materialize
-from prunebench.errors import PrunebenchError
-from prunebench.masks import load_masks
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.sparsity.masks import load_masks
 from prunebench.strategies import Strategy, find_strategy, source_files
 
 ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS = ROOT / "src/prunebench/weights/fashion_mnist_sample_lenet5.safetensors"
+WEIGHTS = ROOT / "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.safetensors"
 SCORE = """
 from dataclasses import dataclass
 

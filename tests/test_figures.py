@@ -18,7 +18,7 @@ from matplotlib.collections import PathCollection, PolyCollection
 from method_properties import PROPERTIES, parts
 from scipy import stats
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.tables import cells_table

@@ -6,8 +6,8 @@ import stat
 import pytest
 import torch
 
-from prunebench.errors import PrunebenchError
-from prunebench.files import (
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import (
     atomic_directory,
     atomic_file,
     atomic_write_bytes,
@@ -15,7 +15,7 @@ from prunebench.files import (
     sha256_file,
     write_json,
 )
-from prunebench.masks import save_masks
+from prunebench.sparsity.masks import save_masks
 
 
 @pytest.fixture(params=[0o022, 0o002, 0o077])

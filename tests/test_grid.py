@@ -2,8 +2,8 @@
 
 import pytest
 
-from prunebench.errors import PrunebenchError
-from prunebench.grid import Cell, CellStore, fingerprint, grid, run_cells, validate_grid
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.pipeline.cells import Cell, CellStore, fingerprint, grid, run_cells, validate_grid
 
 
 def test_cell_names_round_trip():

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.latency import (
+from prunebench.foundations.environment import cpu_model
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.latency import (
     CsrConv2d,
     CsrLinear,
     Timing,
@@ -20,9 +21,8 @@ from prunebench.latency import (
     measure_dense,
     time_forward,
 )
-from prunebench.masks import apply_masks, prunable_parameters
 from prunebench.models import create_model
-from prunebench.provenance import cpu_model
+from prunebench.sparsity.masks import apply_masks, prunable_parameters
 from prunebench.strategies import compute_masks
 
 LENET_SHAPE = (1, 28, 28)

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import (
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.models import create_model
+from prunebench.sparsity.masks import (
     apply_masks,
     fold_masks,
     keep_pruned_zero,
@@ -15,9 +16,8 @@ from prunebench.masks import (
     prunable_parameters,
     save_masks,
 )
-from prunebench.models import create_model
 from prunebench.strategies import compute_masks
-from prunebench.training import Recipe
+from prunebench.training.loop import Recipe
 
 
 def lenet_and_masks(compression: float = 4):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import prunable_parameters
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.models import create_model
+from prunebench.sparsity.masks import prunable_parameters
 from prunebench.strategies import compute_masks
 from prunebench.strategies.matched import MATCHED_CONTROLS, matched_masks
 

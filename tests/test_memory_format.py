@@ -2,8 +2,8 @@
 
 import torch
 
-from prunebench.memory_format import channels_last
 from prunebench.models import create_model
+from prunebench.models.memory_format import channels_last
 
 
 def _strides(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:

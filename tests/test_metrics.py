@@ -7,10 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.evaluation import evaluate
-from prunebench.masks import apply_masks
-from prunebench.metrics import (
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.accuracy import evaluate
+from prunebench.measurement.cost import (
     activation_memory,
     compression_ratio,
     effective_compression,
@@ -22,6 +21,7 @@ from prunebench.metrics import (
     parameter_counts,
 )
 from prunebench.models import create_model
+from prunebench.sparsity.masks import apply_masks
 from prunebench.strategies import compute_masks
 
 LENET_INPUT = (1, 28, 28)

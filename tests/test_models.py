@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.models import MODELS, classifier_name, create_model
 from prunebench.models.cifar_resnet import BasicBlock, PadShortcut
 

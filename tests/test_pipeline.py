@@ -23,7 +23,7 @@ import pytest
 import yaml
 from params_edit import edit_params
 
-from prunebench.grid import MANIFEST_FILE
+from prunebench.pipeline.cells import MANIFEST_FILE
 
 pytestmark = pytest.mark.slow  # each test drives real dvc; together several minutes
 
@@ -132,7 +132,7 @@ def test_repro_produces_every_output(repo):
     control = json.loads((repo / "results/control.json").read_text())
     assert control["pretrained"]["kind"] == "published"
     published = json.loads(
-        (repo / "src/prunebench/weights/fashion_mnist_sample_lenet5.json").read_text()
+        (repo / "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.json").read_text()
     )
     assert control["inputs"]["pretrained_sha256"] == published["sha256"]
     assert control["inputs"]["data_sha256"] == published["data_sha256"]
@@ -223,7 +223,7 @@ def snapshot(repo: Path) -> dict[str, str]:
 
 
 def test_a_recipe_changed_in_code_reruns_training_of_every_method(repo):
-    benchmarks = repo / "src/prunebench/benchmarks.py"
+    benchmarks = repo / "src/prunebench/benchmarks/registry.py"
     text = benchmarks.read_text()
     old = "steps_per_epoch=80,"
     assert old in text
@@ -320,7 +320,7 @@ def test_a_missing_dataset_or_a_damaged_published_model_changes_no_result(repo, 
     locked = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     assert locked["fetch_data"] == lock_before["fetch_data"]
     sh(repo, "dvc", "repro", "resolve")
-    weights = repo / "src/prunebench/weights/fashion_mnist_sample_lenet5.safetensors"
+    weights = repo / "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.safetensors"
     original = weights.read_bytes()
     weights.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
     result = sh(repo, "dvc", "repro", check=False)
@@ -508,7 +508,7 @@ def test_one_worker_never_imports_ray(repo, tmp_path):
     assert len(list((tmp_path / "cells").glob(f"*/{MANIFEST_FILE}"))) == finetuned > 1
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     # (-X importtime lists import statements; the runner, imported by name, is not among them)
-    assert {"torch", "prunebench.grid"} <= imported
+    assert {"torch", "prunebench.pipeline.cells"} <= imported
     assert not {name for name in imported if name == "ray" or name.startswith("ray.")}
 
 

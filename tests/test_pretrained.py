@@ -13,10 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from prunebench.errors import PrunebenchError
-from prunebench.files import sha256_file
-from prunebench.models import MODELS, create_model
-from prunebench.pretrained import (
+from prunebench.benchmarks.pretrained import (
     BUNDLED_DIR,
     MIRROR_ENV,
     PRETRAINED,
@@ -27,6 +24,9 @@ from prunebench.pretrained import (
     load_checkpoint,
     load_state_dict_strict,
 )
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import sha256_file
+from prunebench.models import MODELS, create_model
 
 # Read once here: the autouse fixture below unsets the variable, so no test depends on it.
 MIRROR = Path(
@@ -328,8 +328,8 @@ def test_strict_load_names_the_first_mismatching_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("benchmark", ["fashion_mnist_sample_lenet5", "fashion_mnist_lenet5"])
 def test_our_published_weights_ship_verified_with_their_record(benchmark, tmp_path) -> None:
-    import prunebench.pretrained as pretrained
-    from prunebench.benchmarks import BENCHMARKS
+    import prunebench.benchmarks.pretrained as pretrained
+    from prunebench.benchmarks.registry import BENCHMARKS
     from prunebench.models import create_model
 
     record = pretrained.bundled_record(benchmark)
@@ -345,7 +345,7 @@ def test_our_published_weights_ship_verified_with_their_record(benchmark, tmp_pa
 
 
 def test_damaged_bundled_weights_are_refused(tmp_path, monkeypatch) -> None:
-    import prunebench.pretrained as pretrained
+    import prunebench.benchmarks.pretrained as pretrained
 
     name = "fashion_mnist_sample_lenet5.safetensors"
     payload = bytearray((pretrained.BUNDLED_DIR / name).read_bytes())
@@ -363,7 +363,7 @@ def test_the_published_default_model_is_what_the_pipeline_pretraining_makes(tmp_
     import subprocess
     import sys
 
-    import prunebench.pretrained as pretrained
+    import prunebench.benchmarks.pretrained as pretrained
 
     script = Path(__file__).resolve().parent.parent / "scripts" / "publish_pretrained.py"
     benchmark = "fashion_mnist_sample_lenet5"

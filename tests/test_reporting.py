@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting import (
     Methods,
     allocation_pairs,
@@ -666,7 +666,7 @@ def test_records_without_a_budget_are_unknown_not_an_error():
 
 def write_cells(root, cells: list[dict], file: str = "metrics.json") -> None:
     """Each cell's record (``file``) as an intact cell directory, as a stage leaves it."""
-    from prunebench.grid import Cell, CellStore
+    from prunebench.pipeline.cells import Cell, CellStore
 
     store = CellStore(root)
     for cell in cells:
@@ -726,7 +726,7 @@ def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict,
 
 
 def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
-    from prunebench.steps.aggregate import aggregate
+    from prunebench.stages.aggregate import aggregate
 
     config, paths = write_run(tmp_path)
     name, results = EXTERNAL, paths["results"]
@@ -758,7 +758,7 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
 
 
 def test_the_aggregate_step_refuses_undeclared_methods(tmp_path):
-    from prunebench.steps.aggregate import aggregate
+    from prunebench.stages.aggregate import aggregate
 
     config = {"strategy": "lamp", "baselines": ["random"], "matched_controls": [],
               "strategies": {"lamp": PROPERTIES["lamp"]}}  # fmt: skip

@@ -4,19 +4,19 @@ import pytest
 import torch
 
 from prunebench.data import load_dataset
-from prunebench.errors import PrunebenchError
-from prunebench.files import load_state_dict
-from prunebench.grid import Cell
-from prunebench.masks import mask_compression, prunable_parameters
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import load_state_dict
 from prunebench.models import create_model
-from prunebench.steps.finetune import finetune_cell
-from prunebench.steps.prune import prune_cell
+from prunebench.pipeline.cells import Cell
+from prunebench.sparsity.masks import mask_compression, prunable_parameters
+from prunebench.stages.finetune import finetune_cell
+from prunebench.stages.prune import prune_cell
 from prunebench.strategies import STRATEGIES, GradualOptions, keep_count, layerwise_allocation
 from prunebench.strategies.schedules import cubic_keep_counts
-from prunebench.training import Recipe, train
+from prunebench.training.loop import Recipe, train
 
 CPU = torch.device("cpu")
-WEIGHTS = "src/prunebench/weights/fashion_mnist_sample_lenet5.safetensors"
+WEIGHTS = "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.safetensors"
 CONFIG = {
     "model": "lenet5",
     "include_classifier": False,

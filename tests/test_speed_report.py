@@ -25,9 +25,9 @@ from test_reporting import (
     write_run,
 )
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting import cells_table, grouped_table, measured_speed
-from prunebench.steps.aggregate import aggregate
+from prunebench.stages.aggregate import aggregate
 
 HARDWARE = {
     "cpu": "AMD EPYC 7B13", "logical_cpus": "2", "threads": "2", "torch": "2.5.1",
@@ -341,7 +341,7 @@ def test_real_measurements_flow_into_the_tables():
     import torch
     from torch import nn
 
-    from prunebench.latency import measure_cell, measure_dense
+    from prunebench.measurement.latency import measure_cell, measure_dense
 
     torch.manual_seed(0)
     dense = nn.Sequential(nn.Flatten(), nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 10)).eval()

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting.statistics import (
     BETTER,
     NO_DIFFERENCE,

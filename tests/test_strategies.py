@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import prunable_parameters
-from prunebench.metrics import mask_compression
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.cost import mask_compression
 from prunebench.models import create_model
+from prunebench.sparsity.masks import prunable_parameters
 from prunebench.strategies import STRATEGIES, ScoreInputs, compute_masks
 from prunebench.strategies.allocation import DIRECT_SELECTION_SIZE, top_k_masks
 from prunebench.strategies.scores import activation_scores, gradient_scores, lamp_scores

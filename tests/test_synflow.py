@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import prunable_parameters
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.models import create_model
+from prunebench.sparsity.masks import prunable_parameters
 from prunebench.strategies import synflow
 from prunebench.strategies.allocation import global_allocation, keep_count
 from prunebench.strategies.scores import ScoreInputs, magnitude_scores

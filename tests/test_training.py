@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench import training
-from prunebench.benchmarks import BENCHMARKS
+from prunebench.benchmarks.registry import BENCHMARKS
 from prunebench.data import load_dataset
-from prunebench.errors import PrunebenchError
-from prunebench.evaluation import evaluate
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.accuracy import evaluate
 from prunebench.models import create_model
 from prunebench.strategies import compute_masks
-from prunebench.training import Recipe, _train_epoch, pretrain, train
+from prunebench.training import loop as training
+from prunebench.training.loop import Recipe, _train_epoch, pretrain, train
 
 CPU = torch.device("cpu")
 

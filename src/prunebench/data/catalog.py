@@ -23,9 +23,9 @@ from prunebench.data.idx import read_idx
 from prunebench.data.imagefolder import CROP_SIZE, scan_image_folder
 from prunebench.data.splits import hold_out_validation
 from prunebench.data.tensors import TensorSplit
-from prunebench.errors import PrunebenchError
-from prunebench.files import sha256_file
-from prunebench.registry import Registry
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import sha256_file
+from prunebench.foundations.registry import Registry
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 try:
     from numpy._core.multiarray import _reconstruct

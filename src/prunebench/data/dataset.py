@@ -13,7 +13,7 @@ from typing import Protocol, Self
 import torch
 
 from prunebench.data.splits import SPLIT_NAMES
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 

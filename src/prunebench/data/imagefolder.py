@@ -18,7 +18,7 @@ import torch.utils.data
 
 from prunebench.data.augment import random_resized_crop_box
 from prunebench.data.dataset import Batch, DatasetInfo, normalize
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 CROP_SIZE = 224
 EVAL_RESIZE = 256  # shorter side before the centre crop, the standard ImageNet evaluation

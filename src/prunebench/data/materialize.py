@@ -25,8 +25,8 @@ from prunebench.data.dataset import Dataset, DatasetInfo, Split
 from prunebench.data.imagefolder import ImageFileSplit
 from prunebench.data.splits import SPLIT_NAMES
 from prunebench.data.tensors import TensorSplit
-from prunebench.errors import PrunebenchError
-from prunebench.files import atomic_directory
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import atomic_directory
 
 FORMAT = "prunebench-dataset/1"
 DATASET_FILE = "dataset.json"

@@ -6,7 +6,7 @@ the test split is touched only by the final evaluation.
 
 import torch
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 SPLIT_NAMES = ("train", "validation", "test")
 

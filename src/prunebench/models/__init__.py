@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.registry import Registry
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.registry import Registry
 
 ModelFactory = Callable[[int], nn.Module]
 

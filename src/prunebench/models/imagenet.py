@@ -2,7 +2,7 @@
 
 torchvision costs seconds to import, so it is imported only when one of these models is built;
 importing ``prunebench.models`` never loads it. Weights are not fetched here: published weights
-go through ``prunebench.pretrained``, which checks their sha256 before loading.
+go through ``prunebench.benchmarks.pretrained``, which checks their sha256 before loading.
 """
 
 from torch import nn

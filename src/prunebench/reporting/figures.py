@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
 from scipy import stats
 
-from prunebench.errors import PrunebenchError
-from prunebench.files import atomic_file
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import atomic_file
 from prunebench.reporting.methods import (
     CHANNEL,
     GRADUAL,

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 
 # The four parts every method declares (``options`` may be empty, so it is not required).
 PARTS = ("score", "allocation", "structure", "schedule")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting.tables import finite
 
 FIGURE_NAME = "measured_vs_theoretical_speedup.png"

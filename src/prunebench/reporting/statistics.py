@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from prunebench.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting.tables import compression_key
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"

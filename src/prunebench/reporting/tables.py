@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from prunebench.errors import PrunebenchError
-from prunebench.grid import compression_label
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.pipeline.cells import compression_label
 from prunebench.reporting.methods import Methods
 
 KEYS = ["strategy", "target_compression", "seed"]

@@ -28,9 +28,9 @@ from typing import Any
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet
-from prunebench.registry import Registry
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.registry import Registry
+from prunebench.sparsity.masks import MaskSet
 from prunebench.strategies.allocation import global_allocation, keep_count, layerwise_allocation
 from prunebench.strategies.scores import (
     Batch,
@@ -107,7 +107,7 @@ def source_files(name: str) -> list[Path]:
     fingerprint.
     """
     here = Path(__file__).resolve().parent
-    files = [*here.glob("*.py"), here.parent / "options.py"]
+    files = [*here.glob("*.py"), here.parent / "foundations" / "typed.py"]
     if is_external(name):
         from prunebench.strategies.external import package_files
 

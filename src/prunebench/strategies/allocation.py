@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.sparsity.masks import MaskSet
 
 # Below this many scores, kthvalue on all of them is as fast as bracketing the threshold.
 DIRECT_SELECTION_SIZE = 1 << 17

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet, prunable_parameters
-from prunebench.registry import Registry
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.registry import Registry
+from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies.allocation import top_k_masks
 from prunebench.strategies.scores import ScoreInputs, Scores, magnitude_scores, random_scores
 

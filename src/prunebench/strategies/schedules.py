@@ -24,12 +24,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet, prunable_parameters
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies import find_strategy
 from prunebench.strategies.allocation import keep_count
 from prunebench.strategies.strategy import GradualOptions, Strategy
-from prunebench.training import Recipe, TrainingResult, train
+from prunebench.training.loop import Recipe, TrainingResult, train
 
 
 def cubic_keep_counts(

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.evaluation import eval_mode
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.accuracy import eval_mode
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -215,7 +215,7 @@ def channel_l1_scores(inputs: ScoreInputs) -> list[float]:
     Normalised per layer so that one global threshold compares layers of different scales; within
     a layer the order is the plain L1's, so a layerwise allocation prunes exactly Li et al.'s.
     """
-    from prunebench.strategies.channels import channel_scores
+    from prunebench.sparsity.channels import channel_scores
 
     return channel_scores(inputs.model, inputs.groups, "l1_normalised")
 
@@ -225,14 +225,14 @@ channel_l1_scores.score_name = "channel_l1"
 
 def channel_bn_scores(inputs: ScoreInputs) -> list[float]:
     """``|gamma|`` of each group's batch-norm channels (network slimming, Liu et al., ICCV 2017)."""
-    from prunebench.strategies.channels import channel_scores
+    from prunebench.sparsity.channels import channel_scores
 
     return channel_scores(inputs.model, inputs.groups, "bn")
 
 
 def channel_random_scores(inputs: ScoreInputs) -> list[float]:
     """Uniform random numbers per group, seeded by ``seed`` alone."""
-    from prunebench.strategies.channels import channel_scores
+    from prunebench.sparsity.channels import channel_scores
 
     return channel_scores(inputs.model, inputs.groups, "random", seed=inputs.seed)
 

@@ -8,7 +8,7 @@ The paper's taxonomy as one value. A :class:`Strategy` declares
 - ``allocation``: ``"global"`` (the highest scores anywhere) or ``"layerwise"`` (the same fraction
   of every layer);
 - ``structure``: ``"unstructured"`` (each weight on its own) or ``"channel"`` (whole output
-  channels with everything that depends on them, ``prunebench.strategies.channels``);
+  channels with everything that depends on them, ``prunebench.sparsity.channels``);
 - ``schedule``: ``"one_shot"`` (masks computed once, before finetuning), ``"iterative"`` (pruned
   in rounds with the benchmark's finetuning recipe after each) or ``"gradual"`` (sparsity raised
   during finetuning, then held). Schedules run in the finetune step
@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from prunebench.errors import PrunebenchError
-from prunebench.masks import MaskSet, prunable_parameters
-from prunebench.options import as_mapping, from_mapping
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.typed import as_mapping, from_mapping
+from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies.allocation import (
     global_allocation,
     keep_count,
@@ -197,7 +197,7 @@ class Strategy:
                         f"compression {compression:g} does; lower it"
                     )
         if self.structure == "channel":
-            from prunebench.strategies.channels import channel_groups, select_groups
+            from prunebench.sparsity.channels import channel_groups, select_groups
 
             groups = channel_groups(model, input_shape)
             if not groups:
@@ -259,7 +259,7 @@ class Strategy:
             raise PrunebenchError("this strategy scores weights from data: pass batches")
         parameters = _prunable(model, include_classifier)
         if self.structure == "channel":
-            from prunebench.strategies.channels import channel_groups, group_masks, select_groups
+            from prunebench.sparsity.channels import channel_groups, group_masks, select_groups
 
             if input_shape is None or compression is None:
                 raise PrunebenchError("a channel strategy needs input_shape and a compression")

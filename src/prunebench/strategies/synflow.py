@@ -27,7 +27,7 @@ The model's tensors are never written to: the linearised copy lives in a separat
 that ``torch.func.functional_call`` swaps in for the forward pass (putting the model's own
 tensors back after), and gradients are taken with ``torch.autograd.grad`` with respect to that
 copy, so no ``.grad`` is touched. The train/eval flags are changed for the call and restored by
-:func:`~prunebench.evaluation.eval_mode`.
+:func:`~prunebench.measurement.accuracy.eval_mode`.
 """
 
 import numbers
@@ -38,9 +38,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from prunebench.errors import PrunebenchError
-from prunebench.evaluation import eval_mode
-from prunebench.masks import MaskSet, validate_masks
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.measurement.accuracy import eval_mode
+from prunebench.sparsity.masks import MaskSet, validate_masks
 from prunebench.strategies.allocation import top_k_masks
 
 # float64 throughout: see the module docstring.

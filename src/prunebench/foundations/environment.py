@@ -1,0 +1,50 @@
+"""What produced a result: package versions, the device and the CPU numerics, in every record.
+
+On the CPU, results are bit-identical across x86-64 machines only with the pinned numerics of
+:mod:`prunebench.foundations.numerics`; the settings in force and the CPU model are recorded
+so that a difference between two machines can be explained.
+"""
+
+import platform
+from functools import cache
+
+import torch
+
+import prunebench
+from prunebench.foundations.numerics import cpu_numerics
+
+
+@cache
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(device: torch.device) -> dict:
+    described = str(device)
+    if device.type == "cuda":
+        described = f"cuda ({torch.cuda.get_device_name(device)})"
+    return {
+        "prunebench": prunebench.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": described,
+        "cpu": cpu_model(),
+        "threads": str(torch.get_num_threads()),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_numerics": cpu_numerics(),
+    }
+
+
+def choose_device(requested: str | None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else the CPU; otherwise the named device."""
+    if requested in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)

@@ -1,0 +1,250 @@
+"""The strategy x compression x seed grid, and a directory of finished, verified cells.
+
+DVC decides *which stage* must run; a stage that covers many cells then uses a :class:`CellStore`
+to redo only the cells whose inputs changed (:func:`run_cells`). Each cell is a subdirectory
+written under a temporary name and renamed into place with a manifest: the fingerprint of its
+inputs and the sha256 of every file in it. A cell counts as done only if its fingerprint is the
+one asked for *and* its files still match their digests, so a killed run, a damaged or a
+truncated file is never taken for a result: it is reported in one line and recomputed.
+Cells outside the grid are deleted only after every cell of the grid is done, so a refusal or a
+crash half-way never costs finished work.
+"""
+
+import hashlib
+import importlib
+import json
+import logging
+import math
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import atomic_directory, json_bytes, sha256_file
+
+if TYPE_CHECKING:
+    import torch
+
+MANIFEST_FILE = "cell.json"
+
+log = logging.getLogger(__name__)
+
+
+def compression_label(compression: float) -> str:
+    """``2 -> "2"``, ``2.5 -> "2.5"``: the compact form used in cell names and metric keys."""
+    return f"{compression:g}"
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One operating point of one method: a target compression and a seed."""
+
+    compression: float
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"c{compression_label(self.compression)}-s{self.seed}"
+
+    @classmethod
+    def from_name(cls, name: str) -> "Cell":
+        compression, seed = name.removeprefix("c").split("-s")
+        return cls(float(compression), int(seed))
+
+
+def validate_grid(compressions: object, seeds: object) -> None:
+    """Refuse a malformed grid in one line, before any work."""
+    if not isinstance(compressions, list) or not compressions:
+        raise PrunebenchError(f"compressions must be a non-empty list, got {compressions!r}")
+    for compression in compressions:
+        if isinstance(compression, str) and _parses_as_number(compression):
+            raise PrunebenchError(
+                f"compression {compression!r} is text, not a number: YAML reads a number "
+                "in exponent form without a decimal point (1e9) as a string; write 1.0e9"
+            )
+        if isinstance(compression, bool) or not isinstance(compression, int | float):
+            raise PrunebenchError(f"compression {compression!r} is not a number")
+        if not math.isfinite(compression) or compression <= 1:
+            raise PrunebenchError(
+                f"compression {compression!r} is out of range: it must be finite and > 1 "
+                "(total parameters / nonzero parameters; the unpruned control is 1)"
+            )
+    if len(set(compressions)) != len(compressions):
+        raise PrunebenchError(f"compressions contain duplicates: {compressions!r}")
+    if not isinstance(seeds, list) or not seeds:
+        raise PrunebenchError(f"seeds must be a non-empty list, got {seeds!r}")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise PrunebenchError(f"seed {seed!r} is not a non-negative integer")
+    if len(set(seeds)) != len(seeds):
+        raise PrunebenchError(f"seeds contain duplicates: {seeds!r}")
+
+
+def _parses_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def grid(compressions: Iterable[float], seeds: Iterable[int]) -> list[Cell]:
+    return sorted(Cell(float(c), int(s)) for c in compressions for s in seeds)
+
+
+def tree_digest(paths: Iterable[Path]) -> str:
+    """Digest of the names and contents of every file under ``paths`` (a file: its name).
+
+    Names are relative to each path, so a directory's digest does not depend on where it is.
+    """
+    digest = hashlib.sha256()
+    for root in paths:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            name = path.name if path == root else path.relative_to(root).as_posix()
+            digest.update(f"{name}\0{sha256_file(path)}".encode())
+    return digest.hexdigest()
+
+
+def fingerprint(**inputs: object) -> str:
+    """A stable digest of a cell's inputs (JSON-serialisable values and digests of files)."""
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_digests(directory: Path) -> dict[str, str]:
+    return {
+        path.relative_to(directory).as_posix(): sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != MANIFEST_FILE
+    }
+
+
+class CellStore:
+    """A directory whose subdirectories are finished cells, each with its manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, cell: Cell) -> Path:
+        return self.root / cell.name
+
+    def cells(self) -> list[Cell]:
+        """The cells present with a manifest, in grid order (see :meth:`require_intact`)."""
+        if not self.root.is_dir():
+            return []
+        names = (
+            entry.name
+            for entry in self.root.iterdir()
+            if entry.is_dir() and (entry / MANIFEST_FILE).is_file()
+        )
+        return sorted(Cell.from_name(name) for name in names)
+
+    def damage(self, cell: Cell) -> str | None:
+        """Why ``cell`` is not intact (one line), or None if its files match their digests."""
+        directory = self.path(cell)
+        try:
+            manifest = json.loads((directory / MANIFEST_FILE).read_text())
+            recorded = manifest["files"]
+        except FileNotFoundError:
+            return f"{directory} is unfinished (no {MANIFEST_FILE})"
+        except (ValueError, KeyError, TypeError):
+            return f"{directory}/{MANIFEST_FILE} is damaged"
+        actual = _file_digests(directory)
+        for name in sorted(set(recorded) | set(actual)):
+            if name not in actual:
+                return f"{directory}/{name} is missing"
+            if name not in recorded:
+                return f"{directory}/{name} was not written with the cell"
+            if actual[name] != recorded[name]:
+                return f"{directory}/{name} does not match the sha256 recorded when it was written"
+        return None
+
+    def is_current(self, cell: Cell, cell_fingerprint: str) -> bool:
+        """Whether ``cell`` was written from these inputs and is intact; damage is logged."""
+        manifest = self.path(cell) / MANIFEST_FILE
+        try:
+            recorded = json.loads(manifest.read_text()).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if recorded != cell_fingerprint:
+            return False
+        problem = self.damage(cell)
+        if problem is not None:
+            log.warning("%s; recomputing the cell", problem)
+            return False
+        return True
+
+    def require_intact(self) -> list[Cell]:
+        """The finished cells, for a later stage to read; a damaged one stops it in one line."""
+        cells = self.cells()
+        for cell in cells:
+            problem = self.damage(cell)
+            if problem is not None:
+                raise PrunebenchError(f"{problem}; run `dvc repro` to recompute it")
+        return cells
+
+    def retain_only(self, cells: Iterable[Cell]) -> None:
+        """Delete cells outside ``cells`` and leftovers of interrupted writes."""
+        keep = {cell.name for cell in cells}
+        if not self.root.is_dir():
+            return
+        for entry in self.root.iterdir():
+            if entry.name not in keep or not (entry / MANIFEST_FILE).is_file():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+    @contextmanager
+    def writing(self, cell: Cell, cell_fingerprint: str) -> Iterator[Path]:
+        """Yield an empty temporary directory; on success it replaces the cell atomically."""
+        with atomic_directory(self.path(cell)) as staging:
+            yield staging
+            manifest = {"fingerprint": cell_fingerprint, "files": _file_digests(staging)}
+            (staging / MANIFEST_FILE).write_bytes(json_bytes(manifest))
+
+
+def run_cells(
+    store: CellStore,
+    cells: list[Cell],
+    fingerprint_of: Callable[[Cell], str],
+    compute: Callable[[Cell, Path], None],
+    description: str,
+    *,
+    workers: Any = None,
+    device: "torch.device | None" = None,
+    in_process: bool = False,
+) -> int:
+    """Compute every cell of ``cells`` that is not current in ``store``; return how many ran.
+
+    ``compute(cell, staging)`` writes the cell's files into ``staging``. Cells of ``store`` that
+    are not in ``cells`` are removed only after all of ``cells`` are done. ``workers`` (a
+    ``prunebench.pipeline.runners.Workers``; default: from the environment) may run the cells on
+    Ray, ``device`` being the one ``compute`` uses, unless ``in_process``; this process writes
+    every cell either way.
+    """
+    from tqdm.auto import tqdm
+
+    # Imported by name, not statically: where a cell runs must change neither its result nor
+    # its cache key, so the runner's code is kept out of every stage's code fingerprint.
+    runner = importlib.import_module("prunebench.pipeline.runners")
+    if not in_process:
+        workers = workers or runner.workers_from_environment()
+    pending = [cell for cell in cells if not store.is_current(cell, fingerprint_of(cell))]
+    progress = tqdm(total=len(pending), desc=description, unit="cell", leave=False)
+    with progress:
+        if not in_process and workers.uses_ray and len(pending) > 1:
+            log.info("%s: %d cells on %s", description, len(pending), workers.describe())
+            for cell, files in runner.run_remotely(compute, pending, workers, device=device):
+                with store.writing(cell, fingerprint_of(cell)) as staging:
+                    runner.write_files(staging, files)
+                progress.update()
+        else:
+            for cell in pending:
+                with store.writing(cell, fingerprint_of(cell)) as staging:
+                    compute(cell, staging)
+                progress.update()
+    store.retain_only(cells)
+    return len(pending)

@@ -1,0 +1,354 @@
+"""params.yaml as typed, validated dataclasses, and what each stage reads of it.
+
+The pipeline's first stage, ``resolve``, parses the whole file (:func:`parse_params`) and writes
+one small JSON per later stage (:func:`resolve`): exactly the values that stage's results depend
+on, with every benchmark default filled in (the finetuning recipe, the validation size, the
+model). Later stages read only their file, never params.yaml. So:
+
+- a bad value or an unknown name stops ``dvc repro`` at the first stage, in one line, before DVC
+  has deleted or replaced any output of a later stage;
+- a benchmark's recipe edited in code changes the resolved file and re-runs exactly the stages
+  that read it, like a params change does;
+- a stage imports no validation code it does not run (strategies, benchmarks), so editing that
+  code does not invalidate, say, finetuned cells.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.typed import from_mapping
+from prunebench.pipeline.cells import validate_grid
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Where non-embedded datasets live and how the validation split is held out of train."""
+
+    root: str | None = None
+    download: bool = False
+    validation_size: int | None = None  # None: the benchmark's own
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class PretrainedParams:
+    """Local mirror of published weights, and the seed and recipe of our own pretraining."""
+
+    mirror: str | None = None  # None: $PRUNEBENCH_PRETRAINED_MIRROR, else download by URL
+    train: bool = False  # True: train our own even where published weights exist
+    seed: int = 0
+    recipe: dict = field(default_factory=dict)  # overrides of the benchmark's pretrain recipe
+
+
+@dataclass(frozen=True)
+class PruneParams:
+    """How masks are computed: prunable set and the data that gradient/activation scores see."""
+
+    include_classifier: bool = False
+    score_batches: int = 1
+    score_batch_size: int = 64
+    # Hyperparameters of the method under evaluation (its options dataclass; baselines run with
+    # their defaults). Add one with `dvc exp run -S +prune.options.rounds=5`.
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True)
+class LatencyParams:
+    """How measured latency is timed (README, "Measured speed")."""
+
+    repeats: int = 30  # timed runs per measurement, after the warm-up (SPEC: at least 30)
+    warmup: int = 5
+    batch_sizes: list[int] | None = None  # None: 1 and the evaluation batch size
+
+
+MINIMUM_REPEATS = 30
+
+
+@dataclass(frozen=True)
+class Params:
+    benchmark: str
+    strategy: str
+    baselines: list[str]
+    matched_controls: list[str]
+    compressions: list[float]
+    seeds: list[int]
+    data: DataParams
+    pretrained: PretrainedParams
+    prune: PruneParams
+    finetune: dict[str, Any]  # overrides of the benchmark's finetune recipe
+    evaluate: EvaluateParams
+    latency: LatencyParams = field(default_factory=LatencyParams)
+    equal_budget: bool = False  # one-shot methods finetune as many rounds as the iterative ones
+
+    @property
+    def methods(self) -> list[str]:
+        """The strategy under evaluation first, then the baselines, each once."""
+        return [self.strategy] + [name for name in self.baselines if name != self.strategy]
+
+
+REQUIRED = ("benchmark", "strategy", "baselines", "matched_controls", "compressions", "seeds")
+SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate", "latency")
+OPTIONAL = ("equal_budget",)
+
+
+def parse_params(raw: object) -> Params:
+    """Validate a loaded params.yaml; raise :class:`PrunebenchError` on the first problem."""
+    from prunebench.benchmarks.registry import BENCHMARKS
+    from prunebench.strategies import STRATEGIES, find_strategy
+    from prunebench.strategies.matched import MATCHED_CONTROLS
+
+    if not isinstance(raw, dict):
+        raise PrunebenchError("params.yaml must be a mapping of names to values")
+    missing = [key for key in REQUIRED if key not in raw]
+    if missing:
+        raise PrunebenchError(f"params.yaml is missing {missing[0]!r}")
+    unknown = sorted(set(raw) - set(REQUIRED) - set(SECTIONS) - set(OPTIONAL))
+    if unknown:
+        valid = ", ".join(REQUIRED + SECTIONS + OPTIONAL)
+        raise PrunebenchError(f"unknown params key {unknown[0]!r}; valid keys: {valid}")
+    benchmark = BENCHMARKS[raw["benchmark"]]
+    strategy = raw["strategy"]
+    if not isinstance(strategy, str):
+        raise PrunebenchError(
+            f"strategy must be a single name, got {strategy!r}; "
+            f"valid choices: {', '.join(STRATEGIES.names())} or package.module:attribute"
+        )
+    find_strategy(strategy)
+    baselines = raw["baselines"]
+    if not isinstance(baselines, list):
+        raise PrunebenchError(f"baselines must be a list of strategy names, got {baselines!r}")
+    for name in baselines:
+        STRATEGIES[name]
+    if len(set(baselines)) != len(baselines):
+        raise PrunebenchError(f"baselines contain duplicates: {baselines!r}")
+    matched = raw["matched_controls"]
+    if not isinstance(matched, list) or len(set(map(str, matched))) != len(matched):
+        raise PrunebenchError(
+            f"matched_controls must be a list of distinct names, got {matched!r}; "
+            f"valid choices: {', '.join(MATCHED_CONTROLS.names())}"
+        )
+    for name in matched:
+        MATCHED_CONTROLS[name]
+    validate_grid(raw["compressions"], raw["seeds"])
+    params = Params(
+        benchmark=raw["benchmark"],
+        strategy=strategy,
+        baselines=list(baselines),
+        matched_controls=list(matched),
+        compressions=[float(c) for c in raw["compressions"]],
+        seeds=list(raw["seeds"]),
+        data=from_mapping(DataParams, raw.get("data"), "data"),
+        pretrained=from_mapping(PretrainedParams, raw.get("pretrained"), "pretrained"),
+        prune=from_mapping(PruneParams, raw.get("prune"), "prune"),
+        finetune=raw.get("finetune") or {},
+        evaluate=from_mapping(EvaluateParams, raw.get("evaluate"), "evaluate"),
+        latency=from_mapping(LatencyParams, raw.get("latency"), "latency"),
+        equal_budget=raw.get("equal_budget", False),
+    )
+    if not isinstance(params.equal_budget, bool):
+        raise PrunebenchError(f"equal_budget must be true or false, got {params.equal_budget!r}")
+    find_strategy(strategy).parse_options(params.prune.options)
+    if params.prune.options and strategy in params.baselines:
+        raise PrunebenchError(
+            f"prune.options are for the method under evaluation, {strategy!r}, which is also a "
+            "baseline run with its defaults: the two would share a name; drop it from baselines "
+            "or the options"
+        )
+    # Building the recipes validates their keys and ranges now rather than mid-pipeline.
+    benchmark.finetune.updated(params.finetune)
+    if benchmark.pretrain is not None:
+        benchmark.pretrain.updated(params.pretrained.recipe)
+    if params.pretrained.train and benchmark.pretrain is None:
+        raise PrunebenchError(
+            f"pretrained.train is true, but benchmark {params.benchmark!r} has no pretraining "
+            "recipe; it uses published weights only"
+        )
+    if params.prune.score_batches < 1 or params.prune.score_batch_size < 1:
+        raise PrunebenchError("prune.score_batches and prune.score_batch_size must be >= 1")
+    if params.evaluate.batch_size < 1:
+        raise PrunebenchError("evaluate.batch_size must be >= 1")
+    _check_latency(params.latency)
+    if params.data.validation_size is not None and params.data.validation_size < 1:
+        raise PrunebenchError("data.validation_size must be >= 1 (or null: the benchmark's)")
+    if params.pretrained.seed < 0 or params.data.split_seed < 0:
+        raise PrunebenchError("pretrained.seed and data.split_seed must be >= 0")
+    return params
+
+
+def _check_latency(latency: LatencyParams) -> None:
+    if latency.repeats < MINIMUM_REPEATS:  # types: checked by from_mapping
+        raise PrunebenchError(
+            f"latency.repeats is {latency.repeats}; a median and interquartile range need at "
+            f"least {MINIMUM_REPEATS} timed runs"
+        )
+    if latency.warmup < 0:
+        raise PrunebenchError(f"latency.warmup must be a whole number >= 0, got {latency.warmup!r}")
+    sizes = latency.batch_sizes
+    if sizes is not None and (
+        not isinstance(sizes, list)
+        or not sizes
+        or any(isinstance(size, bool) or not isinstance(size, int) or size < 1 for size in sizes)
+        or len(set(sizes)) != len(sizes)
+    ):
+        raise PrunebenchError(
+            "latency.batch_sizes must be null or a list of distinct whole numbers >= 1, "
+            f"got {sizes!r}"
+        )
+
+
+def check_reachable(params: Params) -> None:
+    """Refuse a target compression that a method of the run cannot reach, before any work.
+
+    Unstructured strategies count parameters on a model built on the meta device; channel
+    strategies trace a freshly initialised model (the groups do not depend on the weights).
+    """
+    import torch
+
+    from prunebench.benchmarks.registry import BENCHMARKS
+    from prunebench.models import create_model
+    from prunebench.strategies import find_strategy
+
+    benchmark = BENCHMARKS[params.benchmark]
+    options = method_options(params)
+    for method in params.methods:
+        strategy = find_strategy(method)
+        with torch.device("cpu" if strategy.structure == "channel" else "meta"):
+            model = create_model(benchmark.model, benchmark.num_classes)
+        try:
+            strategy.check_reachable(
+                model,
+                params.compressions,
+                input_shape=benchmark.input_shape,
+                include_classifier=params.prune.include_classifier,
+                options=options[method],
+            )
+        except PrunebenchError as error:
+            raise PrunebenchError(f"strategy {method!r}: {error}") from None
+
+
+def method_options(params: Params) -> dict[str, Any]:
+    """Each method's options dataclass: ``prune.options`` for the strategy, defaults otherwise."""
+    from prunebench.strategies import find_strategy
+
+    return {
+        method: find_strategy(method).parse_options(
+            params.prune.options if method == params.strategy else {}
+        )
+        for method in params.methods
+    }
+
+
+def method_properties(params: Params, options: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What reporting reads of every method of the run (``options``: :func:`method_options`),
+    matched controls included."""
+    from prunebench.strategies import find_strategy
+    from prunebench.strategies.matched import MATCHED_CONTROLS
+
+    properties = {
+        method: find_strategy(method).properties(options[method]) for method in params.methods
+    }
+    for name in params.matched_controls:
+        properties[name] = {
+            "score": MATCHED_CONTROLS[name].__name__.removesuffix("_scores"),
+            "allocation": "matched",
+            "structure": "unstructured",
+            "schedule": "one_shot",
+            "options": {},
+        }
+    return properties
+
+
+def method_paths(params: Params) -> dict[str, str]:
+    """Where each method's cells live under models/ and results/ (dvc.yaml's layout)."""
+    paths = {params.strategy: "strategy"}
+    paths.update({name: f"baselines/{name}" for name in params.baselines if name not in paths})
+    paths.update({name: f"matched/{name}" for name in params.matched_controls})
+    return paths
+
+
+def resolve(params: Params) -> dict[str, dict[str, Any]]:
+    """What each later stage reads: ``{stage name: its inputs}``, benchmark defaults filled in.
+
+    The method of a per-method stage is not here: it is on the stage's command line, so that
+    switching ``strategy`` never touches the baselines' inputs. One deliberate exception: with
+    ``equal_budget``, one-shot methods are finetuned for as many rounds as the run's iterative
+    method, so switching to or from an iterative strategy re-finetunes the baselines.
+    """
+    from prunebench.benchmarks.registry import BENCHMARKS
+    from prunebench.strategies import find_strategy
+
+    benchmark = BENCHMARKS[params.benchmark]
+    trains = params.pretrained.train or benchmark.pretrained is None
+    common = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
+    finetune = benchmark.finetune.updated(params.finetune).as_dict()
+    options = method_options(params)
+    properties = method_properties(params, options)
+    rounds = [find_strategy(method).training_rounds(options[method]) for method in params.methods]
+    return {
+        "fetch_data": {
+            **common,
+            "root": params.data.root,
+            "download": params.data.download,
+            "validation_size": params.data.validation_size or benchmark.validation_size,
+            "split_seed": params.data.split_seed,
+        },
+        "fetch_pretrained": {
+            **common,
+            "published": None if trains else benchmark.pretrained,
+            "mirror": params.pretrained.mirror,
+            "seed": params.pretrained.seed if trains else None,
+            "recipe": benchmark.pretrain.updated(params.pretrained.recipe).as_dict()
+            if trains
+            else None,
+        },
+        "prune": {
+            **common,
+            "compressions": params.compressions,
+            "seeds": params.seeds,
+            **{key: value for key, value in vars(params.prune).items() if key != "options"},
+        },
+        # Read only by the prune stage of the method under evaluation: baselines run with their
+        # defaults, so a change of strategy or of its options never touches their stages.
+        "strategy": {
+            "strategy": params.strategy,
+            "options": properties[params.strategy]["options"],
+        },
+        "finetune": {
+            **common,
+            "recipe": finetune,
+            # equal_budget: a one-shot method runs the recipe's epochs as many times as the run's
+            # most-rounds iterative method runs the recipe.
+            "one_shot_rounds": max(rounds) if params.equal_budget else 1,
+        },
+        "evaluate": {**common, **vars(params.evaluate)},
+        "latency": {
+            **common,
+            "num_classes": benchmark.num_classes,
+            "input_shape": list(benchmark.input_shape),
+            "batch_sizes": params.latency.batch_sizes or [1, params.evaluate.batch_size],
+            "repeats": params.latency.repeats,
+            "warmup": params.latency.warmup,
+            "methods": [
+                {"name": name, "path": path, "structure": properties[name]["structure"]}
+                for name, path in method_paths(params).items()
+            ],
+        },
+        "aggregate": {
+            **common,
+            "strategy": params.strategy,
+            "baselines": params.baselines,
+            "matched_controls": params.matched_controls,
+            "compressions": params.compressions,
+            "seeds": params.seeds,
+            "finetune": finetune,
+            "equal_budget": params.equal_budget,
+            "strategies": properties,
+            "evaluation_batch_size": params.evaluate.batch_size,
+        },
+    }

@@ -1,0 +1,97 @@
+"""Step fetch_pretrained: the model every cell starts from, and the control's metrics.
+
+Published weights (ShrinkBench's, torchvision's, or ours, shipped in the package) are verified by
+sha256 and loaded strictly. With ``pretrained.train`` (or for a benchmark without published
+weights) the model is trained instead, with the benchmark's pretraining recipe and seed: the same
+function made the weights we publish (``scripts/publish_pretrained.py``).
+"""
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from prunebench.benchmarks.pretrained import PRETRAINED, fetch_published, load_state_dict_strict
+from prunebench.data import Dataset, open_materialized
+from prunebench.foundations.files import (
+    atomic_directory,
+    check_writable,
+    save_state_dict,
+    sha256_file,
+    write_json,
+)
+from prunebench.measurement.record import measure
+from prunebench.models import create_model
+from prunebench.pipeline.cells import tree_digest
+from prunebench.training.loop import Recipe, pretrain
+
+MODEL_FILE = "model.safetensors"
+SOURCE_FILE = "source.json"
+
+
+def pretrained_model(
+    config: Mapping[str, Any],
+    dataset: Dataset,
+    *,
+    device: torch.device,
+    cache: Path,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> tuple[nn.Module, dict]:
+    """The benchmark's initial model and a description of where it came from."""
+    if config["published"] is not None:
+        model = create_model(config["model"], dataset.info.num_classes)
+        mirror = Path(config["mirror"]) if config["mirror"] else None
+        state_dict = fetch_published(config["published"], mirror, cache)
+        load_state_dict_strict(model, state_dict)
+        weights = PRETRAINED[config["published"]]
+        return model, {"kind": "published", "name": config["published"], "sha256": weights.sha256}
+    recipe = Recipe(**config["recipe"])
+    model, result = pretrain(
+        config["model"], dataset, recipe, seed=config["seed"], device=device, on_epoch=on_epoch
+    )
+    return model, {
+        "kind": "trained in the pipeline",
+        "recipe": recipe.as_dict(),
+        "seed": config["seed"],
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "best_validation_top1": result.best_validation_top1,
+    }
+
+
+def fetch_pretrained(
+    config: Mapping[str, Any],
+    *,
+    data: Path,
+    out: Path,
+    control: Path,
+    device: torch.device,
+    cache: Path,
+    epoch_logger: Callable[[Path], Any] | None = None,
+) -> None:
+    """Write ``out/model.safetensors``, ``out/source.json`` and the control's metrics.
+
+    Nothing is replaced unless all of it was computed: the model directory is swapped in whole.
+    """
+    check_writable(out, control)
+    dataset = open_materialized(data)
+    with atomic_directory(out) as staging:
+        if epoch_logger is not None and config["published"] is None:
+            with epoch_logger(staging / "live") as on_epoch:
+                model, source = pretrained_model(
+                    config, dataset, device=device, cache=cache, on_epoch=on_epoch
+                )
+        else:
+            model, source = pretrained_model(config, dataset, device=device, cache=cache)
+        save_state_dict(staging / MODEL_FILE, model.state_dict())
+        write_json(staging / SOURCE_FILE, source)
+        metrics = measure(model, None, dataset, device=device, params=dict(config))
+        metrics.update(strategy="control", target_compression=1, seed=config["seed"] or 0)
+        metrics["pretrained"] = source
+        metrics["inputs"] = {
+            "pretrained_sha256": sha256_file(staging / MODEL_FILE),
+            "data_sha256": tree_digest([data]),
+        }
+    write_json(control, metrics)

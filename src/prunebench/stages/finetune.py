@@ -1,0 +1,177 @@
+"""Step finetune: train every pruned cell of a method; a scheduled strategy prunes as it trains.
+
+Each cell gets the finetuned model (masks folded in: pruned weights are plain zeros), its final
+masks, its training summary with what it was trained from (recipe, pretrained and data digests)
+and the budget it used (epochs, optimizer steps, rounds), and, when the caller passes an epoch
+logger, per-epoch curves.
+"""
+
+import importlib
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from prunebench.data import Dataset, open_materialized
+from prunebench.foundations.files import (
+    check_writable,
+    load_state_dict,
+    save_state_dict,
+    sha256_file,
+    write_json,
+)
+from prunebench.models import create_model
+from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
+from prunebench.sparsity.masks import (
+    MaskSet,
+    fold_masks,
+    load_mask_metadata,
+    load_masks,
+    mask_compression,
+    save_masks,
+)
+from prunebench.training.loop import Recipe, TrainingResult, train
+
+MODEL_FILE = "model.safetensors"
+TRAINING_FILE = "training.json"
+MASK_FILE = "masks.safetensors"
+
+EpochLogger = Callable[[Path], Any]
+"""``directory -> context manager yielding an on_epoch(row) callback`` (e.g. dvclive's)."""
+
+
+@dataclass
+class FinetunedCell:
+    """A finetuned cell: the model (masks folded in), its final masks and how it was trained."""
+
+    model: nn.Module
+    masks: MaskSet
+    result: TrainingResult
+    rounds: int
+
+    @property
+    def budget(self) -> dict[str, int]:
+        """The training budget used: epochs and optimizer steps (all rounds), and rounds."""
+        return {"epochs": self.result.epochs_run, "steps": self.result.steps, "rounds": self.rounds}
+
+
+def finetune_cell(
+    model_name: str,
+    pretrained: Mapping[str, torch.Tensor],
+    masks: MaskSet,
+    mask_metadata: Mapping[str, Any],
+    dataset: Dataset,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    one_shot_rounds: int = 1,
+    on_epoch: Callable[[dict], None] | None = None,
+    description: str = "finetune",
+) -> FinetunedCell:
+    """The pretrained model with the prune step's ``masks``, finetuned by ``recipe`` from ``seed``.
+
+    A one-shot strategy's masks are held fixed, for ``one_shot_rounds`` times the recipe's epochs
+    (params ``equal_budget``). A scheduled strategy (``mask_metadata["schedule"]``) runs its
+    schedule from these first masks (``prunebench.strategies.schedules``) and ends with its
+    final masks.
+    """
+    model = create_model(model_name, dataset.info.num_classes)
+    model.load_state_dict(pretrained)
+    if mask_metadata.get("schedule", "one_shot") == "one_shot":
+        budget = replace(recipe, epochs=recipe.epochs * one_shot_rounds)
+        result = train(model, dataset, budget, seed=seed, device=device, masks=masks,
+                       on_epoch=on_epoch, description=description)  # fmt: skip
+        rounds = 1
+    else:
+        # Imported by name, not statically: the finetune step's code fingerprint then holds no
+        # strategy code, so editing a strategy never re-finetunes one-shot cells. A scheduled
+        # cell is covered instead by its strategy's source digest, which the prune step records
+        # in its first masks (``strategy_source``), and those masks are in its fingerprint.
+        schedules = importlib.import_module("prunebench.strategies.schedules")
+        masks, result, rounds = schedules.run_schedule(
+            mask_metadata, model, masks, dataset, recipe, seed=seed, device=device,
+            on_epoch=on_epoch, description=description,
+        )  # fmt: skip
+    fold_masks(model, masks)
+    return FinetunedCell(model, masks, result, rounds)
+
+
+def finetune_cells(
+    config: Mapping[str, Any],
+    *,
+    masks: Path,
+    out: Path,
+    data: Path,
+    pretrained: Path,
+    device: torch.device,
+    code: str,
+    epoch_logger: EpochLogger | None = None,
+) -> int:
+    """Finetune every pruned cell under ``masks`` into ``out``; return how many were computed."""
+    recipe = Recipe(**config["recipe"])
+    pruned = CellStore(masks)
+    cells = pruned.require_intact()
+    check_writable(out)
+    dataset = open_materialized(data)
+    state_dict = load_state_dict(pretrained)
+    trained_from = {
+        "pretrained_sha256": sha256_file(pretrained),
+        "data_sha256": tree_digest([data]),
+    }
+    budget_free = {key: value for key, value in config.items() if key != "one_shot_rounds"}
+    inputs = dict(finetune=budget_free, code=code, **trained_from)
+
+    def fingerprint_of(cell: Cell) -> str:
+        mask_file = pruned.path(cell) / MASK_FILE
+        # equal_budget changes what a one-shot cell trains for, never a scheduled one.
+        one_shot = load_mask_metadata(mask_file).get("schedule", "one_shot") == "one_shot"
+        rounds = config["one_shot_rounds"] if one_shot else None
+        return fingerprint(cell=cell.name, masks=sha256_file(mask_file), one_shot_rounds=rounds,
+                           **inputs)  # fmt: skip
+
+    def compute(cell: Cell, staging: Path) -> None:
+        model = create_model(config["model"], dataset.info.num_classes)
+        cell_masks, metadata = load_masks(pruned.path(cell) / MASK_FILE, model)
+        logging = epoch_logger(staging / "live") if epoch_logger else nullcontext(None)
+        with logging as on_epoch:
+            finetuned = finetune_cell(
+                config["model"],
+                state_dict,
+                cell_masks,
+                metadata,
+                dataset,
+                recipe,
+                seed=cell.seed,
+                device=device,
+                one_shot_rounds=config["one_shot_rounds"],
+                on_epoch=on_epoch,
+                description=f"finetune {metadata['strategy']} {cell.name}",
+            )
+        save_state_dict(staging / MODEL_FILE, finetuned.model.state_dict())
+        # The final masks, which evaluate measures (a one-shot cell's are the prune step's).
+        final = {**metadata, "achieved_compression": mask_compression(model, finetuned.masks)}
+        save_masks(staging / MASK_FILE, finetuned.masks, final)
+        result = finetuned.result
+        write_json(
+            staging / TRAINING_FILE,
+            {
+                "strategy": metadata["strategy"],
+                "target_compression": cell.compression,
+                "seed": cell.seed,
+                "recipe": recipe.as_dict(),
+                **trained_from,
+                "budget": finetuned.budget,
+                "epochs_run": result.epochs_run,
+                "best_epoch": result.best_epoch,
+                "best_validation_top1": result.best_validation_top1,
+                "history": result.history,
+            },
+        )
+
+    description = f"finetune {masks.parent.name}"
+    return run_cells(CellStore(out), cells, fingerprint_of, compute, description, device=device)

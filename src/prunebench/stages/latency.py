@@ -1,0 +1,104 @@
+"""Step latency: time every finetuned cell and the dense control on this machine.
+
+Latency is a fact about a machine, not about a method, so it never enters the deterministic
+results (masks, models, metrics): it has its own records under ``results/latency``, each with
+the hardware it was measured on. The hardware is part of every record's fingerprint, so a run on
+another machine re-times every cell and the control, and one table never mixes two machines; on
+the same machine a record stays valid until what it timed changes. Cells are timed one after the
+other in this process, never on Ray workers: timings taken side by side would slow each other.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.files import (
+    check_writable,
+    load_state_dict,
+    read_json,
+    sha256_file,
+    write_json,
+)
+from prunebench.measurement.latency import hardware, measure_cell, measure_dense
+from prunebench.models import create_model
+from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
+from prunebench.sparsity.masks import load_masks
+
+LATENCY_FILE = "latency.json"
+CONTROL_FILE = "control.json"
+
+
+def latency_cells(
+    config: Mapping[str, Any],
+    *,
+    models: Path,
+    pretrained: Path,
+    out: Path,
+    device: torch.device,
+    code: str,
+) -> int:
+    """Time the control and every method's finetuned cells under ``models``; return how many
+    cells were timed (records still valid on this machine are kept)."""
+    check_writable(out)
+    settings = {key: config[key] for key in ("batch_sizes", "repeats", "warmup")}
+    timing = {"input_shape": tuple(config["input_shape"]), "device": device, **settings}
+    machine = hardware(device)
+    inputs = dict(hardware=machine, settings=settings, code=code,
+                  pretrained_sha256=sha256_file(pretrained))  # fmt: skip
+    dense = create_model(config["model"], config["num_classes"])
+    dense.load_state_dict(load_state_dict(pretrained))
+    dense.to(device).eval()
+
+    control_fingerprint = fingerprint(cell="control", **inputs)
+    if _recorded_fingerprint(out / CONTROL_FILE) != control_fingerprint:
+        record = measure_dense(dense, **timing)
+        control = {"fingerprint": control_fingerprint, "settings": settings, **record}
+        write_json(out / CONTROL_FILE, control)
+
+    timed = 0
+    for method in config["methods"]:
+        finetuned = CellStore(models / method["path"] / "finetuned")
+
+        def fingerprint_of(cell: Cell, finetuned: CellStore = finetuned) -> str:
+            sources = tree_digest([finetuned.path(cell)])
+            return fingerprint(cell=cell.name, cell_files=sources, **inputs)
+
+        def compute(cell: Cell, staging: Path, finetuned=finetuned, method=method) -> None:
+            model = create_model(config["model"], config["num_classes"])
+            model.load_state_dict(load_state_dict(finetuned.path(cell) / "model.safetensors"))
+            model.to(device)
+            masks, _ = load_masks(finetuned.path(cell) / "masks.safetensors", model)
+            record = measure_cell(model, masks, structure=method["structure"], dense=dense,
+                                  seed=cell.seed, **timing)  # fmt: skip
+            write_json(
+                staging / LATENCY_FILE,
+                {"strategy": method["name"], "target_compression": cell.compression,
+                 "seed": cell.seed, "settings": settings, **record},
+            )  # fmt: skip
+
+        timed += run_cells(CellStore(out / method["path"]), finetuned.require_intact(),
+                           fingerprint_of, compute, f"latency {method['name']}",
+                           in_process=True)  # fmt: skip
+    _remove_other_methods(out, [method["path"] for method in config["methods"]])
+    return timed
+
+
+def _recorded_fingerprint(path: Path) -> str | None:
+    try:
+        return read_json(path).get("fingerprint")
+    except (PrunebenchError, AttributeError):
+        return None
+
+
+def _remove_other_methods(out: Path, paths: list[str]) -> None:
+    """Delete the records of methods no longer in the run (after every current one is done)."""
+    import shutil
+
+    kept = {out / path for path in paths}
+    for group in ("baselines", "matched"):
+        for directory in sorted((out / group).glob("*")) if (out / group).is_dir() else []:
+            if directory not in kept:
+                shutil.rmtree(directory)

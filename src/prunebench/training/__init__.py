@@ -1,0 +1,1 @@
+"""Training with masks: the finetuning and pretraining loop and its recipe (``loop``)."""
