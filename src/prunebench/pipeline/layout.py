@@ -1,0 +1,98 @@
+"""Every file and folder name of the pipeline's outputs, in one place (OpenLTH's ``paths.py``).
+
+``dvc.yaml`` spells the same paths, because DVC reads them there; ``tests/test_layout.py`` checks
+that each stage's outputs and inputs in ``dvc.yaml`` are the ones named here.
+
+The method folders: a method's cells live under ``models/<folder>/masks`` (prune),
+``models/<folder>/finetuned`` (finetune), ``results/cells/<folder>`` (evaluate) and
+``results/latency/<folder>`` (latency), where ``<folder>`` is ``strategy`` for the method under
+evaluation, ``baselines/<name>`` for a baseline and ``matched/<name>`` for a matched control
+(:func:`method_folder`). The method under evaluation has a folder of its own, not named after
+it, so that ``dvc exp run -S strategy=NAME`` re-runs exactly its stages.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+
+# Inside a cell's folder.
+MANIFEST_FILE = "cell.json"
+"""The cell's fingerprint and the sha256 of every other file in it (``pipeline.cells``)."""
+MASKS_FILE = "masks.safetensors"
+"""Prune: the cell's masks with their metadata; finetune: the final masks beside the model."""
+LAYERS_FILE = "layers.csv"
+"""Prune: the masked model's per-layer table."""
+MODEL_FILE = "model.safetensors"
+"""Finetune: the finetuned model, masks folded in; fetch_pretrained: the initial model."""
+TRAINING_FILE = "training.json"
+"""Finetune: how the cell was trained (``training.summary.TrainingSummary``)."""
+CURVES_FOLDER = "live"
+"""Finetune and fetch_pretrained: dvclive's per-epoch curves."""
+METRICS_FILE = "metrics.json"
+"""Evaluate: the cell's metrics record (``measurement.record``)."""
+LATENCY_FILE = "latency.json"
+"""Latency: the cell's timing record (``measurement.latency``)."""
+
+# Top-level folders and files.
+RESOLVED = Path("resolved")
+"""What each stage reads of params.yaml: ``resolved/<stage>.json``."""
+DATA_SPLITS = Path("data/splits")
+MODELS = Path("models")
+PRETRAINED = MODELS / "pretrained"
+PRETRAINED_MODEL = PRETRAINED / MODEL_FILE
+PRETRAINED_SOURCE = PRETRAINED / "source.json"
+RESULTS = Path("results")
+CONTROL_METRICS = RESULTS / "control.json"
+"""The unpruned control's metrics record."""
+CELLS = RESULTS / "cells"
+LATENCY = RESULTS / "latency"
+CONTROL_LATENCY = "control.json"
+"""The unpruned control's timing record, under ``results/latency``."""
+
+# What aggregate writes under results/.
+SUMMARY_FILE = "summary.json"
+CELLS_TABLE = "cells.csv"
+AGGREGATE_TABLE = "aggregate.csv"
+LATENCY_TABLE = "latency.csv"
+LATENCY_CELLS_TABLE = "latency_cells.csv"
+REPORT_FILE = "report.md"
+FIGURES = "figures"
+PLOTS = "plots"
+ACCURACY_PLOT = "plots/accuracy.csv"
+STRATEGY_CURVES_PLOT = "plots/strategy_curves.csv"
+
+
+class Role(StrEnum):
+    """A method's part in a run, which decides its folder."""
+
+    EVALUATED = "strategy"
+    """The method under evaluation (params ``strategy``)."""
+    BASELINE = "baselines"
+    """A reference method (params ``baselines``), computed once and reused."""
+    MATCHED = "matched"
+    """A matched control of the method under evaluation (params ``matched_controls``)."""
+
+
+def method_folder(role: Role, name: str) -> str:
+    """``"strategy"``, ``"baselines/NAME"`` or ``"matched/NAME"``: a method's folder.
+
+    Example::
+
+        >>> method_folder(Role.BASELINE, "random")
+        'baselines/random'
+    """
+    return role.value if role is Role.EVALUATED else f"{role.value}/{name}"
+
+
+def masks_folder(folder: str) -> Path:
+    """Where the prune stage writes a method's cells."""
+    return MODELS / folder / "masks"
+
+
+def finetuned_folder(folder: str) -> Path:
+    """Where the finetune stage writes a method's cells."""
+    return MODELS / folder / "finetuned"
+
+
+def resolved_file(stage: str) -> Path:
+    """``resolved/<stage>.json``: what ``stage`` reads of params.yaml."""
+    return RESOLVED / f"{stage}.json"
