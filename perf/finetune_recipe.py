@@ -52,7 +52,7 @@ def main() -> None:
                     "lenet5", pretrained, masks, {}, dataset, recipe, seed=0, device=CPU
                 ).model
                 seconds = time.perf_counter() - start
-                top1 = evaluate(tuned, dataset.batches("test", batch_size=1000), CPU)["top1"]
+                top1 = evaluate(tuned, dataset.batches("test", batch_size=1000), CPU).top1
                 cells.append(f"{100 * top1:.2f}% {seconds:.1f}s")
             print(f"| {method} | {compression:g} | " + " | ".join(cells) + " |", flush=True)
 

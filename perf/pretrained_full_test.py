@@ -31,8 +31,8 @@ def main() -> None:
     model.load_state_dict(load_state_dict(args.model))
     result = evaluate(model, dataset.batches("test", batch_size=1000, device=device), device)
     print(f"{args.model}: {len(dataset.test)} test images")
-    print(f"top-1 {100 * result['top1']:.2f}%  top-5 {100 * result['top5']:.2f}%  "
-          f"loss {result['loss']:.4f}")  # fmt: skip
+    print(f"top-1 {100 * result.top1:.2f}%  top-5 {100 * result.top5:.2f}%  "
+          f"loss {result.loss:.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import read_json, run
+from common import run
 
 
 def main() -> None:
@@ -13,9 +13,11 @@ def main() -> None:
     parser.add_argument("--source", default="models/pretrained/source.json", type=Path)
     parser.add_argument("--data", default="data/splits/dataset.json", type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import AggregateConfig
     from prunebench.stages.aggregate import aggregate
 
-    aggregate(read_json(args.config), results=args.results, source=args.source, data=args.data)
+    config = AggregateConfig.read(args.config)
+    aggregate(config, results=args.results, source=args.source, data=args.data)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,15 @@ STRATEGIES_FOLDER = Path(__file__).resolve().parent.parent / "strategies"
 sys.path.append(str(STRATEGIES_FOLDER))
 
 from prunebench.foundations.errors import PrunebenchError  # noqa: E402
-from prunebench.foundations.files import read_json  # noqa: E402
 from prunebench.pipeline.sources import code_digest  # noqa: E402
 
-__all__ = ["code_digest", "device_from_environment", "epoch_curves", "read_json", "run"]
+__all__ = [
+    "code_digest",
+    "device_from_environment",
+    "epoch_curves",
+    "run",
+    "runner_from_environment",
+]
 
 
 def device_from_environment():
@@ -33,6 +38,16 @@ def device_from_environment():
     from prunebench.foundations.environment import choose_device
 
     return choose_device(os.environ.get("PRUNEBENCH_DEVICE"))
+
+
+def runner_from_environment():
+    """Where cells run (``PRUNEBENCH_WORKERS``, ``PRUNEBENCH_RAY_ADDRESS``), injected into the
+    stage: None is this process. The runner is declared outside every code fingerprint
+    (``prunebench.pipeline.sources.NOT_FINGERPRINTED``), since where a cell runs must change
+    neither its result nor its cache key."""
+    from prunebench.pipeline.runners import runner_from_environment
+
+    return runner_from_environment()
 
 
 def pretrained_cache() -> Path:

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import code_digest, device_from_environment, read_json, run
+from common import code_digest, device_from_environment, run, runner_from_environment
 
 
 def main() -> None:
@@ -15,15 +15,17 @@ def main() -> None:
     parser.add_argument("--config", default="resolved/evaluate.json", type=Path)
     parser.add_argument("--data", default="data/splits", type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import EvaluateConfig
     from prunebench.stages.evaluate import evaluate_cells
 
     evaluate_cells(
-        read_json(args.config),
+        EvaluateConfig.read(args.config),
         finetuned=args.finetuned,
         out=args.out,
         data=args.data,
         device=device_from_environment(),
         code=code_digest(Path(__file__)),
+        runner=runner_from_environment(),
     )
 
 

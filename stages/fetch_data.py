@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import read_json, run
+from common import run
 
 
 def main() -> None:
@@ -11,9 +11,10 @@ def main() -> None:
     parser.add_argument("--config", default="resolved/fetch_data.json", type=Path)
     parser.add_argument("--out", default="data/splits", type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import FetchDataConfig
     from prunebench.stages.fetch_data import fetch_data
 
-    fetch_data(read_json(args.config), args.out)
+    fetch_data(FetchDataConfig.read(args.config), args.out)
 
 
 if __name__ == "__main__":

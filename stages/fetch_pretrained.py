@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import device_from_environment, epoch_curves, pretrained_cache, read_json, run
+from common import device_from_environment, epoch_curves, pretrained_cache, run
 
 
 def main() -> None:
@@ -14,10 +14,11 @@ def main() -> None:
     parser.add_argument("--control", default="results/control.json", type=Path)
     parser.add_argument("--cache", default=pretrained_cache(), type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import FetchPretrainedConfig
     from prunebench.stages.fetch_pretrained import fetch_pretrained
 
     fetch_pretrained(
-        read_json(args.config),
+        FetchPretrainedConfig.read(args.config),
         data=args.data,
         out=args.out,
         control=args.control,

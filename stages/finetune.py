@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import code_digest, device_from_environment, epoch_curves, read_json, run
+from common import code_digest, device_from_environment, epoch_curves, run, runner_from_environment
 
 
 def main() -> None:
@@ -14,10 +14,11 @@ def main() -> None:
     parser.add_argument("--data", default="data/splits", type=Path)
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import FinetuneConfig
     from prunebench.stages.finetune import finetune_cells
 
     finetune_cells(
-        read_json(args.config),
+        FinetuneConfig.read(args.config),
         masks=args.masks,
         out=args.out,
         data=args.data,
@@ -25,6 +26,7 @@ def main() -> None:
         device=device_from_environment(),
         code=code_digest(Path(__file__)),
         epoch_logger=epoch_curves,
+        runner=runner_from_environment(),
     )
 
 

@@ -7,7 +7,7 @@ never mixed across machines and never touch the deterministic results.
 import argparse
 from pathlib import Path
 
-from common import code_digest, device_from_environment, read_json, run
+from common import code_digest, device_from_environment, run
 
 
 def main() -> None:
@@ -17,10 +17,11 @@ def main() -> None:
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     parser.add_argument("--out", default="results/latency", type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.configs import LatencyConfig
     from prunebench.stages.latency import latency_cells
 
     latency_cells(
-        read_json(args.config),
+        LatencyConfig.read(args.config),
         models=args.models,
         pretrained=args.pretrained,
         out=args.out,

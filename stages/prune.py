@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from common import code_digest, device_from_environment, read_json, run
+from common import code_digest, device_from_environment, run, runner_from_environment
 
 
 def main() -> None:
@@ -20,19 +20,23 @@ def main() -> None:
     parser.add_argument("--data", default="data/splits", type=Path)
     parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
     args = parser.parse_args()
-    from prunebench.stages.prune import prune_cells
+    from prunebench.pipeline.configs import EvaluatedStrategyConfig, PruneConfig
+    from prunebench.stages.prune import prune_matched_cells, prune_strategy_cells
 
-    prune_cells(
-        args.method,
-        read_json(args.config),
+    shared = dict(
         out=args.out,
         data=args.data,
         pretrained=args.pretrained,
         device=device_from_environment(),
         code=code_digest(Path(__file__)),
-        reference=args.reference,
-        options=read_json(args.options)["options"] if args.options else None,
+        runner=runner_from_environment(),
     )
+    config = PruneConfig.read(args.config)
+    if args.reference is not None:
+        prune_matched_cells(args.method, config, reference=args.reference, **shared)
+    else:
+        options = EvaluatedStrategyConfig.read(args.options).options if args.options else None
+        prune_strategy_cells(args.method, config, options=options, **shared)
 
 
 if __name__ == "__main__":

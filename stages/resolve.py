@@ -8,10 +8,6 @@ from pathlib import Path
 
 import yaml
 
-from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import write_json
-from prunebench.pipeline.params import check_reachable, parse_params, resolve  # noqa: I001
-
 from common import run
 
 
@@ -20,14 +16,19 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml", type=Path)
     parser.add_argument("--out", default="resolved", type=Path)
     args = parser.parse_args()
+    from prunebench.foundations.errors import PrunebenchError
+    from prunebench.pipeline.layout import resolved_file
+    from prunebench.pipeline.params import check_reachable, parse_params
+    from prunebench.pipeline.resolve import resolve
+
     try:
         raw = yaml.safe_load(args.params.read_text())
     except yaml.YAMLError as error:
         raise PrunebenchError(f"{args.params} is not valid YAML: {error}") from None
     params = parse_params(raw)
     check_reachable(params)
-    for stage, inputs in resolve(params).items():
-        write_json(args.out / f"{stage}.json", inputs)
+    for stage, config in resolve(params).items():
+        config.write(args.out / resolved_file(stage).name)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from params_edit import with_changes
 from prunebench.benchmarks.registry import BENCHMARKS
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.pipeline.cells import Cell, grid
-from prunebench.pipeline.params import check_reachable, parse_params, resolve
+from prunebench.pipeline.params import check_reachable, parse_params
+from prunebench.pipeline.resolve import resolve
 
 DEFAULT = yaml.safe_load((Path(__file__).resolve().parent.parent / "params.yaml").read_text())
 
@@ -86,35 +87,38 @@ def test_missing_required_key():
 def test_the_shipped_params_override_no_recipe():
     assert all(value is None for value in DEFAULT["finetune"].values())
     resolved = resolve(parse_params(DEFAULT))
-    assert resolved["finetune"]["recipe"] == BENCHMARKS[DEFAULT["benchmark"]].finetune.as_dict()
-    assert resolved["fetch_pretrained"]["published"] == "prunebench_fashion_mnist_sample_lenet5"
+    assert resolved.finetune.recipe == BENCHMARKS[DEFAULT["benchmark"]].finetune
+    assert resolved.fetch_pretrained.published == "prunebench_fashion_mnist_sample_lenet5"
 
 
 def test_each_benchmark_gets_its_own_recipe_unless_params_override_it():
     cifar = resolve(parse_params(with_changes(DEFAULT, benchmark="cifar10_resnet56")))
-    assert cifar["finetune"]["recipe"]["epochs"] == 30
-    assert cifar["finetune"]["recipe"]["patience"] == 5
-    assert cifar["fetch_pretrained"]["published"] == "shrinkbench_cifar10_resnet56"
+    assert cifar.finetune.recipe.epochs == 30
+    assert cifar.finetune.recipe.patience == 5
+    assert cifar.fetch_pretrained.published == "shrinkbench_cifar10_resnet56"
     overridden = resolve(parse_params(with_changes(DEFAULT, finetune__weight_decay=0.01)))
-    assert overridden["finetune"]["recipe"]["weight_decay"] == 0.01
-    assert overridden["aggregate"]["finetune"] == overridden["finetune"]["recipe"]
+    assert overridden.finetune.recipe.weight_decay == 0.01
+    assert overridden.aggregate.finetune == overridden.finetune.recipe
 
 
 def test_a_stage_reads_only_what_changes_its_results():
     base = resolve(parse_params(DEFAULT))
     other_method = resolve(parse_params(with_changes(DEFAULT, strategy="layer_grad")))
-    changed = {stage for stage in base if base[stage] != other_method[stage]}
+    changed = {stage for (stage, config), (_, other) in zip(base.items(), other_method.items())
+               if config != other}  # fmt: skip
     # resolved/strategy.json is read by the method's own prune stage only; latency times every
     # method's cells (its records of unchanged methods stay valid).
     assert changed == {"aggregate", "strategy", "latency"}
     other_lr = resolve(parse_params(with_changes(DEFAULT, finetune__learning_rate=1e-4)))
-    assert {stage for stage in base if base[stage] != other_lr[stage]} == {"finetune", "aggregate"}
+    changed = {stage for (stage, config), (_, other) in zip(base.items(), other_lr.items())
+               if config != other}  # fmt: skip
+    assert changed == {"finetune", "aggregate"}
 
 
 def test_training_our_own_is_a_param():
     trained = resolve(parse_params(with_changes(DEFAULT, pretrained__train=True)))
-    assert trained["fetch_pretrained"]["published"] is None
-    assert trained["fetch_pretrained"]["recipe"]["epochs"] == 12
+    assert trained.fetch_pretrained.published is None
+    assert trained.fetch_pretrained.recipe.epochs == 12
     with pytest.raises(PrunebenchError, match="has no pretraining recipe"):
         parse_params(with_changes(DEFAULT, benchmark="cifar10_resnet20", pretrained__train=True))
 
@@ -152,20 +156,28 @@ def test_bad_recipe_and_seed_values_name_the_problem(changes, message):
 
 def test_equal_budget_gives_one_shot_methods_the_rounds_of_the_runs_iterative_method():
     imp = with_changes(DEFAULT, strategy="imp")
-    assert resolve(parse_params(imp))["finetune"]["one_shot_rounds"] == 1
+    assert resolve(parse_params(imp)).finetune.one_shot_rounds == 1
     equal = resolve(parse_params(with_changes(imp, equal_budget=True)))
-    assert equal["finetune"]["one_shot_rounds"] == 3
+    assert equal.finetune.one_shot_rounds == 3
     five = with_changes(imp, equal_budget=True, prune__options={"rounds": 5})
-    assert resolve(parse_params(five))["finetune"]["one_shot_rounds"] == 5
-    assert resolve(parse_params(five))["strategy"] == {"strategy": "imp", "options": {"rounds": 5}}
+    assert resolve(parse_params(five)).finetune.one_shot_rounds == 5
+    assert resolve(parse_params(five)).strategy.to_json() == {
+        "strategy": "imp",
+        "options": {"rounds": 5},
+    }
 
 
 def test_every_method_declares_its_properties_for_reporting():
-    properties = resolve(parse_params(DEFAULT))["aggregate"]["strategies"]
+    properties = resolve(parse_params(DEFAULT)).aggregate.methods
     assert set(properties) == {"lamp", *DEFAULT["baselines"], *DEFAULT["matched_controls"]}
-    assert properties["layer_mag"]["allocation"] == "layerwise"
-    assert properties["matched_mag"] == {"score": "magnitude", "allocation": "matched",
-        "structure": "unstructured", "schedule": "one_shot", "options": {}}  # fmt: skip
+    assert properties["layer_mag"].allocation == "layerwise"
+    assert properties["matched_mag"].to_json() == {
+        "score": "magnitude",
+        "allocation": "matched",
+        "structure": "unstructured",
+        "schedule": "one_shot",
+        "options": {},
+    }
 
 
 @pytest.mark.parametrize(
@@ -199,15 +211,20 @@ def test_options_for_a_strategy_that_is_also_a_baseline_are_refused():
 
 
 def test_latency_times_every_method_at_batch_1_and_the_evaluation_batch():
-    latency = resolve(parse_params(with_changes(DEFAULT, evaluate__batch_size=500)))["latency"]
-    assert latency["batch_sizes"] == [1, 500]
-    assert latency["repeats"] >= 30
-    assert latency["input_shape"] == [1, 28, 28]
-    assert [method["path"] for method in latency["methods"]] == [
+    latency = resolve(parse_params(with_changes(DEFAULT, evaluate__batch_size=500))).latency
+    assert latency.batch_sizes == [1, 500]
+    assert latency.repeats >= 30
+    assert latency.input_shape == [1, 28, 28]
+    assert [method.folder for method in latency.methods] == [
         "strategy", "baselines/random", "baselines/global_mag", "baselines/layer_mag",
         "baselines/global_grad", "baselines/layer_grad", "matched/matched_random",
         "matched/matched_mag",
     ]  # fmt: skip
     channel = resolve(parse_params(with_changes(DEFAULT, strategy="global_channel_l1")))
-    assert channel["latency"]["methods"][0]["structure"] == "channel"
-    assert {method["structure"] for method in latency["methods"]} == {"unstructured"}
+    assert channel.latency.methods[0].structure == "channel"
+    assert {method.structure for method in latency.methods} == {"unstructured"}
+
+
+def test_every_resolved_config_survives_its_json_round_trip():
+    for stage, config in resolve(parse_params(with_changes(DEFAULT, strategy="imp"))).items():
+        assert type(config).from_json(config.to_json()) == config, stage

@@ -17,7 +17,7 @@ from prunebench.measurement.cost import (
     layer_table,
     macs,
     mask_compression,
-    model_metrics,
+    model_cost,
     parameter_counts,
 )
 from prunebench.models import create_model
@@ -146,18 +146,28 @@ def test_activation_memory_counts_inputs_of_layers_with_parameters():
     assert nonzero == expected
 
 
-def test_model_metrics_with_masks_measure_a_masked_copy():
+def test_model_cost_with_masks_measures_a_masked_copy():
     model = create_model("lenet5", 10)
     masks = compute_masks(model, "global_mag", 16, seed=0)
     before = model.conv1.weight.detach().clone()
-    report = model_metrics(model, torch.randn(8, *LENET_INPUT), masks)
+    cost = model_cost(model, torch.randn(8, *LENET_INPUT), masks)
     assert torch.equal(model.conv1.weight, before)
-    assert report["compression"] == pytest.approx(16, rel=1e-4)
-    assert report["effective_compression"] >= report["compression"]
-    assert report["dense_macs"] == 2_293_000
-    assert report["theoretical_speedup"] == report["dense_macs"] / report["nonzero_macs"] > 1
-    assert report["nonzero_activation_memory"] <= report["activation_memory"]
-    assert [row["name"] for row in report["layers"]] == list(LENET_MACS)
+    assert cost.compression == pytest.approx(16, rel=1e-4)
+    assert cost.compression == cost.params_total / cost.params_nonzero
+    assert cost.effective_compression >= cost.compression
+    assert cost.macs_dense == 2_293_000
+    assert cost.speedup == cost.macs_dense / cost.macs_nonzero > 1
+    assert cost.activations_nonzero <= cost.activations_total
+
+
+def test_the_cost_record_keeps_the_names_of_the_metrics_file():
+    model = create_model("lenet5", 10)
+    cost = model_cost(model, torch.randn(2, *LENET_INPUT))
+    assert set(cost.to_json()) == {
+        "params_total", "params_nonzero", "compression", "effective_compression", "macs_dense",
+        "macs_nonzero", "speedup", "activations_total", "activations_nonzero",
+    }  # fmt: skip
+    assert type(cost).from_json(cost.to_json()) == cost
 
 
 class FixedLogits(nn.Module):
@@ -184,20 +194,20 @@ def test_evaluate_equals_a_hand_computation():
     model = FixedLogits().train()
     batches = [(logits[:3], labels[:3]), (logits[3:], labels[3:])]
     result = evaluate(model, batches, torch.device("cpu"))
-    assert result["top1"] == 2 / 4
-    assert result["top5"] == 3 / 4
+    assert result.top1 == 2 / 4
+    assert result.top5 == 3 / 4
     expected_loss = -sum(
         torch.log_softmax(row, dim=0)[label].item()
         for row, label in zip(logits, labels, strict=True)
     )
-    assert result["loss"] == pytest.approx(expected_loss / 4)
+    assert result.loss == pytest.approx(expected_loss / 4)
     assert model.training
 
 
 def test_top5_is_clipped_to_the_number_of_classes():
     logits = torch.tensor([[0.0, 1.0, 2.0], [3.0, 2.0, 1.0]])
     result = evaluate(FixedLogits(), [(logits, torch.tensor([0, 2]))], torch.device("cpu"))
-    assert result["top1"] == 0 and result["top5"] == 1
+    assert result.top1 == 0 and result.top5 == 1
 
 
 def test_evaluate_rejects_no_samples_and_non_finite_loss():

@@ -338,7 +338,7 @@ def test_our_published_weights_ship_verified_with_their_record(benchmark, tmp_pa
     assert PRETRAINED[source].sha256 == record["sha256"]
     for key in ("recipe", "seed", "data_sha256", "machine", "best_validation_top1"):
         assert key in record, key
-    assert record["recipe"] == BENCHMARKS[benchmark].pretrain.as_dict()
+    assert record["recipe"] == BENCHMARKS[benchmark].pretrain.to_json()
     model = create_model("lenet5", 10)
     load_state_dict_strict(model, fetch_published(source, None, tmp_path))
     assert list(tmp_path.iterdir()) == [], "bundled weights are not copied anywhere"

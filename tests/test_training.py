@@ -30,7 +30,7 @@ def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample):
     model = create_model(benchmark.model, sample.info.num_classes)
     result = train(model, sample, benchmark.pretrain, seed=0, device=CPU)
     test = evaluate(model, sample.batches("test", batch_size=1000), CPU)
-    assert test["top1"] >= 0.85
+    assert test.top1 >= 0.85
     assert result.best_validation_top1 == max(row["validation_top1"] for row in result.history)
 
 

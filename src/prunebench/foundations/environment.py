@@ -6,12 +6,33 @@ so that a difference between two machines can be explained.
 """
 
 import platform
+from dataclasses import dataclass
 from functools import cache
 
 import torch
 
 import prunebench
 from prunebench.foundations.numerics import cpu_numerics
+from prunebench.foundations.typed import Record
+
+
+@dataclass(frozen=True)
+class Environment(Record):
+    """The software, device and CPU a result was produced with."""
+
+    described_as = "environment"
+
+    prunebench: str
+    torch: str
+    python: str
+    device: str
+    """``cpu``, or ``cuda (<GPU name>)``."""
+    cpu: str
+    threads: str
+    cpu_capability: str
+    """The vector instruction set torch's CPU kernels use (``AVX2``...)."""
+    cpu_numerics: dict[str, str]
+    """The pinned numerics in force (``foundations.numerics``)."""
 
 
 @cache
@@ -27,20 +48,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device: torch.device) -> dict:
+def environment(device: torch.device) -> Environment:
+    """This process's environment, computing on ``device``."""
     described = str(device)
     if device.type == "cuda":
         described = f"cuda ({torch.cuda.get_device_name(device)})"
-    return {
-        "prunebench": prunebench.__version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "device": described,
-        "cpu": cpu_model(),
-        "threads": str(torch.get_num_threads()),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cpu_numerics": cpu_numerics(),
-    }
+    return Environment(
+        prunebench=prunebench.__version__,
+        torch=torch.__version__,
+        python=platform.python_version(),
+        device=described,
+        cpu=cpu_model(),
+        threads=str(torch.get_num_threads()),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        cpu_numerics=cpu_numerics(),
+    )
 
 
 def choose_device(requested: str | None) -> torch.device:

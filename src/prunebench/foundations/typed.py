@@ -85,7 +85,7 @@ class Record:
     names, so a record's file and its code use one name for each value.
     """
 
-    kind: ClassVar[str] = "record"
+    described_as: ClassVar[str] = "record"
     """What the record is called in a refusal ("metrics record", ...)."""
 
     def to_json(self) -> dict[str, Any]:
@@ -96,7 +96,13 @@ class Record:
     def from_json(cls, data: object, where: str | None = None) -> Self:
         """The record from plain JSON values; a missing, unknown or mistyped field is refused in
         one line naming ``where`` (a file, say) and the field."""
-        return _from_json(cls, data, where or cls.kind)
+        return _from_json(cls, data, where or cls.described_as)
+
+    @classmethod
+    def extend(cls, base: "Record", **more: Any) -> Self:
+        """This record type made of ``base``'s fields (``cls`` extends ``type(base)``) and
+        ``more``: e.g. a cell's metrics from the model's metrics and what the cell is."""
+        return cls(**{item.name: getattr(base, item.name) for item in fields(base)}, **more)
 
     def write(self, path: Path) -> None:
         """Write the record to ``path`` as JSON, atomically (``files.write_json``)."""
@@ -128,6 +134,9 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _to_json(entry) for key, entry in value.items()}
     return value
+
+
+_SCALARS = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
 
 
 def _from_json(hint: Any, value: object, where: str) -> Any:
@@ -174,9 +183,9 @@ def _from_json(hint: Any, value: object, where: str) -> Any:
         arguments = get_args(hint)
         item = arguments[1] if arguments else Any
         return {key: _from_json(item, v, f"{where}.{key}") for key, v in value.items()}
-    if hint in (int, float, str, bool):
+    if hint in _SCALARS:
         if not _is_instance(value, (hint,)):
-            raise PrunebenchError(f"{where} must be a {hint.__name__}, got {value!r}")
+            raise PrunebenchError(f"{where} must be {_SCALARS[hint]}, got {value!r}")
         return value
     return value
 

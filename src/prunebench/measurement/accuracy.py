@@ -3,20 +3,32 @@
 import contextlib
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.typed import Record
 from prunebench.models.memory_format import channels_last
 
 TOP_K = 5
 
 
+@dataclass(frozen=True)
+class Accuracy(Record):
+    """How well a model does on a split: fractions correct, and the mean cross-entropy."""
+
+    top1: float
+    top5: float
+    """Top-5, or top-``num_classes`` for a model with fewer than five classes."""
+    loss: float
+
+
 def evaluate(
     model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device
-) -> dict[str, float]:
+) -> Accuracy:
     """Top-1, top-5 accuracy and mean cross-entropy of ``model`` (already on ``device``).
 
     Runs in eval mode under ``torch.inference_mode``; the model's modes are restored after. Top-5
@@ -43,11 +55,9 @@ def evaluate(
     loss = loss_sum.item() / samples
     if not math.isfinite(loss):
         raise PrunebenchError(f"evaluation loss is {loss}: the model outputs NaN or inf")
-    return {
-        "top1": correct_top1.item() / samples,
-        "top5": correct_top_k.item() / samples,
-        "loss": loss,
-    }
+    return Accuracy(
+        top1=correct_top1.item() / samples, top5=correct_top_k.item() / samples, loss=loss
+    )
 
 
 @contextlib.contextmanager

@@ -1,8 +1,8 @@
 """Size and cost of a (pruned) model: parameters, compression, MACs, speedup, memory, per layer.
 
 Every function takes a model whose pruned weights are zero (``masks.apply_masks``);
-:func:`model_metrics` also takes a model and a mask set and measures the masked copy. Definitions
-are the paper's (SPEC, "Definitions"):
+:func:`model_cost` also takes a model and a mask set and measures the masked copy. Definitions
+are the paper's (Blalock et al. 2020, sections 3 and 7; ShrinkBench's MAC counting):
 
 - **compression** = total parameters / nonzero parameters, over *all* parameters of the model;
 - **MACs**: conv = C_in/groups x C_out x k_h x k_w x H_out x W_out, linear = in x out (per
@@ -23,10 +23,12 @@ are the paper's (SPEC, "Definitions"):
 import contextlib
 import copy
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from prunebench.foundations.typed import Record
 from prunebench.measurement.accuracy import eval_mode
 from prunebench.sparsity.masks import apply_masks, prunable_parameters
 from prunebench.sparsity.masks import mask_compression as mask_compression  # re-exported
@@ -152,14 +154,34 @@ def effective_compression(model: nn.Module, input_shape: Sequence[int]) -> float
     return total / (nonzero - ineffective_weights(model, input_shape))
 
 
-def model_metrics(
-    model: nn.Module, inputs: torch.Tensor, masks: Mapping[str, torch.Tensor] | None = None
-) -> dict:
-    """Every metric of this module for ``model`` (with ``masks`` applied to a copy, if given).
+@dataclass(frozen=True)
+class ModelCost(Record):
+    """What a model costs, under the names its metrics record gives them."""
 
-    ``inputs`` is a batch of real inputs on the model's device: its shape (less the batch
-    dimension) sets the MACs, its values the nonzero activation memory. Returns a JSON-ready dict;
-    ``layers`` is :func:`layer_table`.
+    params_total: int
+    params_nonzero: int
+    compression: float
+    """``params_total / params_nonzero``."""
+    effective_compression: float
+    macs_dense: int
+    macs_nonzero: float
+    speedup: float
+    """The theoretical speedup: ``macs_dense / macs_nonzero``."""
+    activations_total: float
+    """Activation memory per sample (values fed into layers with parameters)."""
+    activations_nonzero: float
+
+
+def model_cost(
+    model: nn.Module, inputs: torch.Tensor, masks: Mapping[str, torch.Tensor] | None = None
+) -> ModelCost:
+    """Every cost of ``model`` (with ``masks`` applied to a copy, if given).
+
+    Args:
+        model: the model, pruned weights zero unless ``masks`` are given.
+        inputs: a batch of real inputs on the model's device: its shape (less the batch
+            dimension) sets the MACs, its values the nonzero activation memory.
+        masks: masks to apply to a copy of ``model`` first.
     """
     if masks is not None:
         model = copy.deepcopy(model)
@@ -170,18 +192,17 @@ def model_metrics(
     dense_macs = sum(row["dense_macs"] for row in layers)
     nonzero_macs = sum(row["nonzero_macs"] for row in layers)
     memory, nonzero_memory = activation_memory(model, inputs)
-    return {
-        "total_params": total,
-        "nonzero_params": nonzero,
-        "compression": total / nonzero,
-        "effective_compression": effective_compression(model, input_shape),
-        "dense_macs": dense_macs,
-        "nonzero_macs": nonzero_macs,
-        "theoretical_speedup": dense_macs / nonzero_macs,
-        "activation_memory": memory,
-        "nonzero_activation_memory": nonzero_memory,
-        "layers": layers,
-    }
+    return ModelCost(
+        params_total=total,
+        params_nonzero=nonzero,
+        compression=total / nonzero,
+        effective_compression=effective_compression(model, input_shape),
+        macs_dense=dense_macs,
+        macs_nonzero=nonzero_macs,
+        speedup=dense_macs / nonzero_macs,
+        activations_total=memory,
+        activations_nonzero=nonzero_memory,
+    )
 
 
 def _layer_macs(module: nn.Module, output: torch.Tensor) -> int:

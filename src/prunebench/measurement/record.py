@@ -1,20 +1,42 @@
-"""One result record: the accuracy and cost of a (pruned) model, in the cell-file schema.
+"""A model's metrics record: its accuracy and cost on the test split, and what produced it.
 
 The control (``results/control.json``) and every cell (``results/cells/.../metrics.json``) are
-measured by this one function, so they are comparable by construction. Schema: docs/design.md.
+measured by :func:`measure`, so they are comparable by construction. The pipeline adds what the
+cell is (``prunebench.pipeline.records``).
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from prunebench.foundations.environment import environment
-from prunebench.measurement.accuracy import evaluate
-from prunebench.measurement.cost import model_metrics
+from prunebench.foundations.environment import Environment, environment
+from prunebench.measurement.accuracy import Accuracy, evaluate
+from prunebench.measurement.cost import ModelCost, model_cost
 
 METRICS_BATCH = 64  # real test images whose activations give the nonzero activation memory
+
+
+@dataclass(frozen=True)
+class Provenance(Environment):
+    """The environment a result was produced in, and the params it was produced from."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelMetrics(Accuracy, ModelCost):
+    """Test accuracy (``Accuracy``) and cost (``ModelCost``) of a model, with its provenance.
+
+    The fields are flat, as in the files: ``top1``, ``top5``, ``loss``, ``params_total``, ...
+    """
+
+    described_as = "metrics record"
+
+    num_classes: int
+    provenance: Provenance
 
 
 def measure(
@@ -25,28 +47,27 @@ def measure(
     device: torch.device,
     batch_size: int = 1000,
     params: Mapping[str, Any] | None = None,
-) -> dict:
+) -> ModelMetrics:
     """Test top-1 / top-5 / loss and the paper's size and cost metrics of ``model``.
 
-    ``params`` are the parameters the model was produced from, recorded in its provenance.
+    Args:
+        model: the model, pruned weights zero (or ``masks`` given).
+        masks: masks to measure a masked copy with, or None.
+        dataset: the materialised dataset; its test split is read.
+        device: where to run.
+        batch_size: the evaluation batch.
+        params: what the model was produced from, recorded in its provenance.
     """
     model.to(device)
     accuracy = evaluate(
         model, dataset.batches("test", batch_size=batch_size, device=device), device
     )
     inputs, _ = next(iter(dataset.batches("test", batch_size=METRICS_BATCH, device=device)))
-    cost = model_metrics(model, inputs, masks)
-    return {
-        **accuracy,
-        "num_classes": dataset.info.num_classes,
-        "params_total": cost["total_params"],
-        "params_nonzero": cost["nonzero_params"],
-        "compression": cost["compression"],
-        "effective_compression": cost["effective_compression"],
-        "macs_dense": cost["dense_macs"],
-        "macs_nonzero": cost["nonzero_macs"],
-        "speedup": cost["theoretical_speedup"],
-        "activations_total": cost["activation_memory"],
-        "activations_nonzero": cost["nonzero_activation_memory"],
-        "provenance": {**environment(device), "params": dict(params or {})},
-    }
+    cost = model_cost(model, inputs, masks)
+    provenance = Provenance.extend(environment(device), params=dict(params or {}))
+    return ModelMetrics(
+        **accuracy.to_json(),
+        **cost.to_json(),
+        num_classes=dataset.info.num_classes,
+        provenance=provenance,
+    )

@@ -11,7 +11,6 @@ crash half-way never costs finished work.
 """
 
 import hashlib
-import importlib
 import json
 import logging
 import math
@@ -20,15 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.files import atomic_directory, json_bytes, sha256_file
+from prunebench.foundations.typed import Record
+from prunebench.pipeline.layout import MANIFEST_FILE
 
 if TYPE_CHECKING:
     import torch
 
-MANIFEST_FILE = "cell.json"
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,26 @@ def _file_digests(directory: Path) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class CellManifest(Record):
+    """``cell.json``: what a finished cell was computed from, and the digest of each file."""
+
+    described_as = "cell manifest"
+
+    fingerprint: str
+    """The digest of the cell's inputs and its stage's code (:func:`fingerprint`)."""
+    files: dict[str, str]
+    """sha256 of every other file of the cell, by its path inside the cell."""
+
+    @classmethod
+    def of(cls, directory: Path) -> "CellManifest | None":
+        """The manifest of the cell in ``directory``; None if it has none or it is malformed."""
+        try:
+            return cls.from_json(json.loads((directory / MANIFEST_FILE).read_text()))
+        except (OSError, ValueError, PrunebenchError):
+            return None
+
+
 class CellStore:
     """A directory whose subdirectories are finished cells, each with its manifest."""
 
@@ -147,13 +167,12 @@ class CellStore:
     def damage(self, cell: Cell) -> str | None:
         """Why ``cell`` is not intact (one line), or None if its files match their digests."""
         directory = self.path(cell)
-        try:
-            manifest = json.loads((directory / MANIFEST_FILE).read_text())
-            recorded = manifest["files"]
-        except FileNotFoundError:
+        if not (directory / MANIFEST_FILE).is_file():
             return f"{directory} is unfinished (no {MANIFEST_FILE})"
-        except (ValueError, KeyError, TypeError):
+        manifest = CellManifest.of(directory)
+        if manifest is None:
             return f"{directory}/{MANIFEST_FILE} is damaged"
+        recorded = manifest.files
         actual = _file_digests(directory)
         for name in sorted(set(recorded) | set(actual)):
             if name not in actual:
@@ -166,12 +185,8 @@ class CellStore:
 
     def is_current(self, cell: Cell, cell_fingerprint: str) -> bool:
         """Whether ``cell`` was written from these inputs and is intact; damage is logged."""
-        manifest = self.path(cell) / MANIFEST_FILE
-        try:
-            recorded = json.loads(manifest.read_text()).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if recorded != cell_fingerprint:
+        manifest = CellManifest.of(self.path(cell))
+        if manifest is None or manifest.fingerprint != cell_fingerprint:
             return False
         problem = self.damage(cell)
         if problem is not None:
@@ -202,8 +217,23 @@ class CellStore:
         """Yield an empty temporary directory; on success it replaces the cell atomically."""
         with atomic_directory(self.path(cell)) as staging:
             yield staging
-            manifest = {"fingerprint": cell_fingerprint, "files": _file_digests(staging)}
-            (staging / MANIFEST_FILE).write_bytes(json_bytes(manifest))
+            manifest = CellManifest(fingerprint=cell_fingerprint, files=_file_digests(staging))
+            (staging / MANIFEST_FILE).write_bytes(json_bytes(manifest.to_json()))
+
+
+class Runner(Protocol):
+    """Runs cells elsewhere (``prunebench.pipeline.runners``: Ray workers) and returns their
+    files; the stage process stays the only writer. Without one, cells run in process."""
+
+    def describe(self) -> str: ...
+
+    def run(
+        self,
+        compute: "Callable[[Cell, Path], None]",
+        cells: "list[Cell]",
+        *,
+        device: "torch.device | None",
+    ) -> "Iterator[tuple[Cell, dict[str, bytes]]]": ...
 
 
 def run_cells(
@@ -213,33 +243,35 @@ def run_cells(
     compute: Callable[[Cell, Path], None],
     description: str,
     *,
-    workers: Any = None,
+    runner: Runner | None = None,
     device: "torch.device | None" = None,
-    in_process: bool = False,
 ) -> int:
     """Compute every cell of ``cells`` that is not current in ``store``; return how many ran.
 
-    ``compute(cell, staging)`` writes the cell's files into ``staging``. Cells of ``store`` that
-    are not in ``cells`` are removed only after all of ``cells`` are done. ``workers`` (a
-    ``prunebench.pipeline.runners.Workers``; default: from the environment) may run the cells on
-    Ray, ``device`` being the one ``compute`` uses, unless ``in_process``; this process writes
-    every cell either way.
+    Args:
+        store: where the method's finished cells are.
+        cells: the grid the store must hold once this returns.
+        fingerprint_of: a cell's fingerprint (its inputs and the stage's code).
+        compute: ``compute(cell, staging)`` writes the cell's files into ``staging``.
+        description: what the progress bar says.
+        runner: runs pending cells elsewhere (None: in this process, one after the other). The
+            stage script chooses it from the environment; where a cell runs never enters its
+            fingerprint.
+        device: the device ``compute`` uses (a runner gives each cell one).
+
+    Cells of ``store`` that are not in ``cells`` are removed only after all of ``cells`` are
+    done, so a refusal or a crash half-way never costs finished work.
     """
     from tqdm.auto import tqdm
 
-    # Imported by name, not statically: where a cell runs must change neither its result nor
-    # its cache key, so the runner's code is kept out of every stage's code fingerprint.
-    runner = importlib.import_module("prunebench.pipeline.runners")
-    if not in_process:
-        workers = workers or runner.workers_from_environment()
     pending = [cell for cell in cells if not store.is_current(cell, fingerprint_of(cell))]
     progress = tqdm(total=len(pending), desc=description, unit="cell", leave=False)
     with progress:
-        if not in_process and workers.uses_ray and len(pending) > 1:
-            log.info("%s: %d cells on %s", description, len(pending), workers.describe())
-            for cell, files in runner.run_remotely(compute, pending, workers, device=device):
+        if runner is not None and len(pending) > 1:
+            log.info("%s: %d cells on %s", description, len(pending), runner.describe())
+            for cell, files in runner.run(compute, pending, device=device):
                 with store.writing(cell, fingerprint_of(cell)) as staging:
-                    runner.write_files(staging, files)
+                    write_files(staging, files)
                 progress.update()
         else:
             for cell in pending:
@@ -248,3 +280,11 @@ def run_cells(
                 progress.update()
     store.retain_only(cells)
     return len(pending)
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> None:
+    """Write a cell's files, as a runner returned them (``{relative path: bytes}``)."""
+    for name, payload in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)

@@ -83,14 +83,14 @@ def method_folder(role: Role, name: str) -> str:
     return role.value if role is Role.EVALUATED else f"{role.value}/{name}"
 
 
-def masks_folder(folder: str) -> Path:
+def masks_folder(folder: str, models: Path = MODELS) -> Path:
     """Where the prune stage writes a method's cells."""
-    return MODELS / folder / "masks"
+    return models / folder / "masks"
 
 
-def finetuned_folder(folder: str) -> Path:
+def finetuned_folder(folder: str, models: Path = MODELS) -> Path:
     """Where the finetune stage writes a method's cells."""
-    return MODELS / folder / "finetuned"
+    return models / folder / "finetuned"
 
 
 def resolved_file(stage: str) -> Path:

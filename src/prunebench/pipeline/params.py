@@ -1,9 +1,10 @@
-"""params.yaml as typed, validated dataclasses, and what each stage reads of it.
+"""params.yaml as typed, validated dataclasses.
 
-The pipeline's first stage, ``resolve``, parses the whole file (:func:`parse_params`) and writes
-one small JSON per later stage (:func:`resolve`): exactly the values that stage's results depend
-on, with every benchmark default filled in (the finetuning recipe, the validation size, the
-model). Later stages read only their file, never params.yaml. So:
+The pipeline's first stage, ``resolve``, parses the whole file (:func:`parse_params`), refuses
+what no method can reach (:func:`check_reachable`) and writes one small record per later stage
+(:func:`prunebench.pipeline.resolve.resolve`): exactly the values that stage's results depend on,
+with every benchmark default filled in (the finetuning recipe, the validation size, the model).
+Later stages read only their record, never params.yaml. So:
 
 - a bad value or an unknown name stops ``dvc repro`` at the first stage, in one line, before DVC
   has deleted or replaced any output of a later stage;
@@ -241,114 +242,4 @@ def method_options(params: Params) -> dict[str, Any]:
             params.prune.options if method == params.strategy else {}
         )
         for method in params.methods
-    }
-
-
-def method_properties(params: Params, options: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """What reporting reads of every method of the run (``options``: :func:`method_options`),
-    matched controls included."""
-    from prunebench.strategies import find_strategy
-    from prunebench.strategies.matched import MATCHED_CONTROLS
-
-    properties = {
-        method: find_strategy(method).properties(options[method]) for method in params.methods
-    }
-    for name in params.matched_controls:
-        properties[name] = {
-            "score": MATCHED_CONTROLS[name].__name__.removesuffix("_scores"),
-            "allocation": "matched",
-            "structure": "unstructured",
-            "schedule": "one_shot",
-            "options": {},
-        }
-    return properties
-
-
-def method_paths(params: Params) -> dict[str, str]:
-    """Where each method's cells live under models/ and results/ (dvc.yaml's layout)."""
-    paths = {params.strategy: "strategy"}
-    paths.update({name: f"baselines/{name}" for name in params.baselines if name not in paths})
-    paths.update({name: f"matched/{name}" for name in params.matched_controls})
-    return paths
-
-
-def resolve(params: Params) -> dict[str, dict[str, Any]]:
-    """What each later stage reads: ``{stage name: its inputs}``, benchmark defaults filled in.
-
-    The method of a per-method stage is not here: it is on the stage's command line, so that
-    switching ``strategy`` never touches the baselines' inputs. One deliberate exception: with
-    ``equal_budget``, one-shot methods are finetuned for as many rounds as the run's iterative
-    method, so switching to or from an iterative strategy re-finetunes the baselines.
-    """
-    from prunebench.benchmarks.registry import BENCHMARKS
-    from prunebench.strategies import find_strategy
-
-    benchmark = BENCHMARKS[params.benchmark]
-    trains = params.pretrained.train or benchmark.pretrained is None
-    common = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
-    finetune = benchmark.finetune.updated(params.finetune).as_dict()
-    options = method_options(params)
-    properties = method_properties(params, options)
-    rounds = [find_strategy(method).training_rounds(options[method]) for method in params.methods]
-    return {
-        "fetch_data": {
-            **common,
-            "root": params.data.root,
-            "download": params.data.download,
-            "validation_size": params.data.validation_size or benchmark.validation_size,
-            "split_seed": params.data.split_seed,
-        },
-        "fetch_pretrained": {
-            **common,
-            "published": None if trains else benchmark.pretrained,
-            "mirror": params.pretrained.mirror,
-            "seed": params.pretrained.seed if trains else None,
-            "recipe": benchmark.pretrain.updated(params.pretrained.recipe).as_dict()
-            if trains
-            else None,
-        },
-        "prune": {
-            **common,
-            "compressions": params.compressions,
-            "seeds": params.seeds,
-            **{key: value for key, value in vars(params.prune).items() if key != "options"},
-        },
-        # Read only by the prune stage of the method under evaluation: baselines run with their
-        # defaults, so a change of strategy or of its options never touches their stages.
-        "strategy": {
-            "strategy": params.strategy,
-            "options": properties[params.strategy]["options"],
-        },
-        "finetune": {
-            **common,
-            "recipe": finetune,
-            # equal_budget: a one-shot method runs the recipe's epochs as many times as the run's
-            # most-rounds iterative method runs the recipe.
-            "one_shot_rounds": max(rounds) if params.equal_budget else 1,
-        },
-        "evaluate": {**common, **vars(params.evaluate)},
-        "latency": {
-            **common,
-            "num_classes": benchmark.num_classes,
-            "input_shape": list(benchmark.input_shape),
-            "batch_sizes": params.latency.batch_sizes or [1, params.evaluate.batch_size],
-            "repeats": params.latency.repeats,
-            "warmup": params.latency.warmup,
-            "methods": [
-                {"name": name, "path": path, "structure": properties[name]["structure"]}
-                for name, path in method_paths(params).items()
-            ],
-        },
-        "aggregate": {
-            **common,
-            "strategy": params.strategy,
-            "baselines": params.baselines,
-            "matched_controls": params.matched_controls,
-            "compressions": params.compressions,
-            "seeds": params.seeds,
-            "finetune": finetune,
-            "equal_budget": params.equal_budget,
-            "strategies": properties,
-            "evaluation_batch_size": params.evaluate.batch_size,
-        },
     }

@@ -61,6 +61,23 @@ class Workers:
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
         return f"{self.count} workers on {where}" if self.count > 1 else where
 
+    def run(
+        self,
+        compute: "Callable[[Cell, Path], None]",
+        cells: "list[Cell]",
+        *,
+        device: "torch.device | None" = None,
+    ) -> "Iterator[tuple[Cell, dict[str, bytes]]]":
+        """Run the cells on Ray (``prunebench.pipeline.cells.Runner``)."""
+        return run_remotely(compute, cells, self, device=device)
+
+
+def runner_from_environment() -> Workers | None:
+    """The runner the environment asks for, or None for one worker: the stage's own process,
+    which then never imports Ray."""
+    workers = workers_from_environment()
+    return workers if workers.uses_ray else None
+
 
 def workers_from_environment() -> Workers:
     """The workers named by ``PRUNEBENCH_WORKERS`` and ``PRUNEBENCH_RAY_ADDRESS``."""
@@ -185,11 +202,3 @@ def _result(ray, reference, cell: "Cell") -> dict[str, bytes]:
             f"cell {cell.name}: its worker failed {RETRIES_AFTER_WORKER_DEATH + 1} times "
             f"({type(error).__name__}); the finished cells are kept, a re-run computes the rest"
         ) from None
-
-
-def write_files(directory: Path, files: dict[str, bytes]) -> None:
-    """Write a cell's files, as returned by a worker, under ``directory``."""
-    for name, payload in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)

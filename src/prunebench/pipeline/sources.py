@@ -10,7 +10,8 @@ functions too), following only modules found under the given search roots (the p
 source and the stage scripts): nothing is executed, and an import that only some code paths take
 still counts. Modules outside the roots (the standard library, torch, a researcher's own
 strategy module) are not followed; a module named in params is added by the caller with
-:func:`module_file`.
+:func:`module_file`. One module is declared outside every fingerprint
+(:data:`NOT_FINGERPRINTED`): the runner that decides where cells run.
 """
 
 import ast
@@ -22,6 +23,14 @@ import prunebench
 
 PACKAGE_ROOT = Path(prunebench.__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_ROOT.parent
+
+NOT_FINGERPRINTED = {
+    "prunebench.pipeline.runners": (
+        "where a cell runs (this process, Ray workers, a cluster) changes neither its result nor "
+        "its cache key; the stage scripts inject the runner into the stage"
+    ),
+}
+"""Modules left out of every closure, with why: editing them re-runs no stage and no cell."""
 
 
 def module_file(name: str, roots: Iterable[Path]) -> Path | None:
@@ -78,7 +87,7 @@ def import_closure(entries: Iterable[Path], roots: Iterable[Path]) -> list[Path]
         if path in seen:
             continue
         seen.add(path)
-        for name in _imported_names(path, roots):
+        for name in _imported_names(path, roots) - set(NOT_FINGERPRINTED):
             found = module_file(name, roots)
             if found is not None and found not in seen:
                 pending.append(found)

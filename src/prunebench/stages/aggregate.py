@@ -1,12 +1,16 @@
-"""Step aggregate: every cell into one table, the summary metrics, figures and the report.
+"""Stage aggregate: every cell into one table, the summary metrics, figures and the report.
+
+Four steps, one function each: :func:`load` the records of every cell, the control and the
+timings; :func:`check` that they can be put side by side; :func:`compute` the tables, the
+comparisons and the report; :func:`write` them under ``results/``.
 
 Cells are put side by side only if they were produced on the same footing: the same resolved
 finetuning recipe, the same pretrained model and the same data (their digests), which is also
 what the control was measured on. Anything else is refused in one line naming the first cells
 that differ, rather than reported as a comparison.
 
-What each method is (score, allocation, structure, schedule) comes from the config's
-``strategies``, as the resolve stage read it from the strategies themselves; how long each cell
+What each method is (score, allocation, structure, pruning schedule) comes from the config's
+``methods``, as the resolve stage read it from the strategies themselves; how long each cell
 trained comes from its record's ``budget``. Nothing is inferred from a method's name.
 
 Measured latencies (``results/latency``, written by the latency stage) are reported beside the
@@ -15,16 +19,40 @@ from two machines, or timed with two sets of settings, are refused rather than p
 without them the report says that no timings exist.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import atomic_write_bytes, check_writable, read_json, write_json
+from prunebench.foundations.files import atomic_write_bytes, check_writable, json_bytes, read_json
+from prunebench.foundations.typed import Record
 from prunebench.pipeline.cells import CellStore
+from prunebench.pipeline.configs import AggregateConfig
+from prunebench.pipeline.layout import (
+    ACCURACY_PLOT,
+    AGGREGATE_TABLE,
+    CELLS,
+    CELLS_TABLE,
+    CONTROL_LATENCY,
+    FIGURES,
+    LATENCY_CELLS_TABLE,
+    LATENCY_FILE,
+    LATENCY_TABLE,
+    METRICS_FILE,
+    REPORT_FILE,
+    STRATEGY_CURVES_PLOT,
+    SUMMARY_FILE,
+    Role,
+    method_folder,
+)
+from prunebench.pipeline.records import CellMetrics, ControlMetrics, PretrainedSource
 
 if TYPE_CHECKING:
     # Importing the reporting package loads pandas and matplotlib: only aggregate() pays for it.
+    import pandas as pd
+
     from prunebench.reporting import Methods
 
 FOOTING = {
@@ -32,31 +60,60 @@ FOOTING = {
     "pretrained_sha256": "pretrained model",
     "data_sha256": "data",
 }
-
-
-LATENCY_FILE = "latency.json"
 LATENCY_REMEDY = "run `dvc repro --force latency` on one machine to re-time every cell"
 
 
-def method_directories(root: Path, methods: "Methods") -> tuple[dict[str, Path], dict[str, Path]]:
-    """``({method under evaluation: dir}, {reference: dir})``: where each method's cells lie.
+@dataclass(frozen=True)
+class Loaded:
+    """What aggregate reads: every cell's metrics record (as in its file), the control's, and the
+    timings (every cell's latency record and the control's) if the latency stage ran."""
 
-    dvc.yaml's layout under ``root`` (``results/cells`` or ``results/latency``): ``strategy``
-    for the method under evaluation, ``baselines/NAME`` and ``matched/NAME`` for the others. A
-    method under evaluation that is also a baseline is in both.
-    """
-    evaluated = {methods.strategy: root / "strategy"}
-    references = {name: root / "baselines" / name for name in methods.baselines}
-    references |= {name: root / "matched" / name for name in methods.matched}
+    control: dict[str, Any]
+    evaluated: list[dict[str, Any]]
+    """The method under evaluation's cells."""
+    references: list[dict[str, Any]]
+    """The baselines' and matched controls' cells."""
+    timings: tuple[list[dict[str, Any]], dict[str, Any]] | None
+
+
+@dataclass
+class Outputs:
+    """Everything aggregate writes, computed before any of it is: a refusal leaves no output."""
+
+    tables: dict[str, "pd.DataFrame"]
+    """CSV files by their path under ``results/``."""
+    summary: dict[str, Any]
+    figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
+    """Figure drawers by their path under ``results/``: ``draw(path)`` writes the PNG."""
+    report: str = ""
+    absent: list[str] = field(default_factory=list)
+    """Outputs of an earlier run that this one must remove (no timings: no speed tables)."""
+
+
+def method_directories(root: Path, methods: "Methods") -> tuple[dict[str, Path], dict[str, Path]]:
+    """``({method under evaluation: dir}, {baseline or matched control: dir})`` under ``root``
+    (``results/cells`` or ``results/latency``). A method under evaluation that is also a baseline
+    is in both."""
+    evaluated = {methods.strategy: root / method_folder(Role.EVALUATED, methods.strategy)}
+    references = {name: root / method_folder(Role.BASELINE, name) for name in methods.baselines}
+    references |= {name: root / method_folder(Role.MATCHED, name) for name in methods.matched}
     return evaluated, references
 
 
-def collect_cells(directories: Mapping[str, Path], file: str = "metrics.json") -> list[dict]:
-    """The records (``file``) of every intact cell under ``directories`` (``{method: dir}``)."""
+def collect_cells(
+    directories: Mapping[str, Path], file: str = METRICS_FILE, record: type[Record] | None = None
+) -> list[dict]:
+    """The records (``file``) of every intact cell under ``directories`` (``{method: dir}``),
+    each checked against its ``record`` type when given, and returned as in its file."""
     cells = []
     for directory in directories.values():
         store = CellStore(directory)
-        cells += [read_json(store.path(cell) / file) for cell in store.require_intact()]
+        for cell in store.require_intact():
+            path = store.path(cell) / file
+            content = read_json(path)
+            if record is not None:
+                record.from_json(content, str(path))
+            cells.append(content)
     return cells
 
 
@@ -69,8 +126,9 @@ def collect_timings(root: Path, methods: "Methods") -> tuple[list[dict], dict]:
     complete.
     """
     evaluated, references = method_directories(root, methods)
-    directories = evaluated | {name: path for name, path in references.items()
-                               if name not in evaluated}  # fmt: skip
+    directories = evaluated | {
+        name: path for name, path in references.items() if name not in evaluated
+    }
     records = collect_cells(directories, LATENCY_FILE)
     timed = {record.get("strategy") for record in records}
     for name in directories:
@@ -78,10 +136,32 @@ def collect_timings(root: Path, methods: "Methods") -> tuple[list[dict], dict]:
             raise PrunebenchError(
                 f"no timings for method {name!r} under {root}; run `dvc repro` to time it"
             )
-    control = root / "control.json"
+    control = root / CONTROL_LATENCY
     if not control.is_file():
         raise PrunebenchError(f"no timing of the control ({control}); run `dvc repro`")
     return records, read_json(control)
+
+
+def load(methods: "Methods", results: Path) -> Loaded:
+    """Read every cell of the run, the control and the timings under ``results``."""
+    control_path = results / "control.json"
+    control = read_json(control_path)
+    ControlMetrics.from_json(control, str(control_path))
+    evaluated, references = method_directories(results / CELLS.name, methods)
+    latency = results / "latency"
+    return Loaded(
+        control=control,
+        evaluated=collect_cells(evaluated, record=CellMetrics),
+        references=collect_cells(references, record=CellMetrics),
+        timings=collect_timings(latency, methods) if latency.exists() else None,
+    )
+
+
+def check(loaded: Loaded) -> None:
+    """Refuse, in one line, cells that cannot be compared, or timings that cannot be mixed."""
+    check_same_footing(loaded.evaluated + loaded.references, loaded.control)
+    if loaded.timings is not None:
+        check_same_machine(*loaded.timings)
 
 
 def check_same_machine(records: list[dict], control: Mapping[str, Any]) -> None:
@@ -93,17 +173,20 @@ def check_same_machine(records: list[dict], control: Mapping[str, Any]) -> None:
     """
     named = [("the control", control), *((_name(record), record) for record in records)]
     reference_name, reference = named[0]
-    for field, what in (("hardware", "machines"), ("settings", "timing settings")):
-        expected = reference.get(field) or {}
+    for key_group, what in (("hardware", "machines"), ("settings", "timing settings")):
+        expected = reference.get(key_group) or {}
         for name, record in named[1:]:
-            found = record.get(field) or {}
-            changed = [key for key in dict.fromkeys([*expected, *found])
-                       if expected.get(key) != found.get(key)]  # fmt: skip
+            found = record.get(key_group) or {}
+            changed = [
+                key
+                for key in dict.fromkeys([*expected, *found])
+                if expected.get(key) != found.get(key)
+            ]
             if changed:
                 key = changed[0]
                 raise PrunebenchError(
                     f"refusing to mix timings from two {what}: {reference_name} and {name} "
-                    f"differ in {field} `{key}` ({expected.get(key)!r} vs {found.get(key)!r}); "
+                    f"differ in {key_group} `{key}` ({expected.get(key)!r} vs {found.get(key)!r}); "
                     f"{LATENCY_REMEDY}"
                 )
 
@@ -114,21 +197,15 @@ def check_same_footing(cells: list[dict], control: Mapping[str, Any]) -> None:
         raise PrunebenchError("no evaluated cells to aggregate; run `dvc repro`")
     reference = cells[0]
     for cell in cells:
-        inputs = cell.get("inputs")
-        if inputs is None:
-            raise PrunebenchError(
-                f"{_name(cell)} records no inputs (written by an older prunebench); "
-                "run `dvc repro` to recompute it"
-            )
         for key, what in FOOTING.items():
-            if inputs.get(key) != reference["inputs"].get(key):
+            if cell["inputs"].get(key) != reference["inputs"].get(key):
                 raise PrunebenchError(
                     f"refusing to compare {_name(reference)} and {_name(cell)}: they were "
                     f"produced with a different {what} ({_difference(reference, cell, key)}); "
                     "run `dvc repro` so that every method is recomputed the same way"
                 )
     for key in ("pretrained_sha256", "data_sha256"):
-        if control.get("inputs", {}).get(key) != reference["inputs"][key]:
+        if control["inputs"][key] != reference["inputs"][key]:
             raise PrunebenchError(
                 f"refusing to compare the cells with the control: they start from a different "
                 f"{FOOTING[key]}; run `dvc repro`"
@@ -149,33 +226,27 @@ def _difference(first: Mapping[str, Any], second: Mapping[str, Any], key: str) -
     return f"{str(one)[:12]} vs {str(other)[:12]}"
 
 
-def describe_source(source: Mapping[str, Any]) -> str:
-    if source["kind"] == "published":
-        return f"published weights `{source['name']}` (sha256 {source['sha256'][:12]}, verified)"
-    recipe = source["recipe"]
+def describe_source(source: PretrainedSource) -> str:
+    """One phrase for the report: where the initial model came from."""
+    if source.kind == "published":
+        return f"published weights `{source.name}` (sha256 {source.sha256[:12]}, verified)"
+    recipe = source.recipe
     return (
-        f"trained in the pipeline (seed {source['seed']}, {recipe['optimizer']} "
-        f"lr {recipe['learning_rate']:g}, batch {recipe['batch_size']}, best of "
-        f"{source['epochs_run']} epochs at epoch {source['best_epoch']})"
+        f"trained in the pipeline (seed {source.seed}, {recipe.optimizer} "
+        f"lr {recipe.learning_rate:g}, batch {recipe.batch_size}, best of "
+        f"{source.epochs_run} epochs at epoch {source.best_epoch})"
     )
 
 
-def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: Path) -> None:
-    """Read the cells under ``results/cells`` and the control; write the tables and report.
+def compute(
+    config: AggregateConfig, methods: "Methods", loaded: Loaded, *, source: Path, data: Path
+) -> Outputs:
+    """Tables, summary metrics, figures and the report of a checked run.
 
-    ``config`` is the resolved aggregate config: besides the grid and the benchmark's names it
-    holds ``strategies`` (every method's declared properties, required), ``equal_budget``
-    (optional, false when absent) and ``evaluation_batch_size`` (optional: which timed batch
-    size the report calls the evaluation batch; the largest timed when absent). ``data`` is the
-    materialised dataset's description (its augmentation goes into the report).
-
-    Where ``results/latency`` exists, its timings also go into ``latency.csv`` (per method,
-    target and batch size), ``latency_cells.csv`` (per cell), the figure of measured against
-    theoretical speedup and the report; where it does not, those files are removed and the
-    report says that no timings exist.
+    ``source`` is the initial model's ``source.json``; ``data`` the materialised dataset's
+    description (its augmentation goes into the report).
     """
     from prunebench.reporting import (
-        Methods,
         allocation_pairs,
         cells_table,
         compare,
@@ -192,32 +263,20 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     )
     from prunebench.reporting.speed import FIGURE_NAME
 
-    methods = Methods.from_config(config)
-    strategy, baselines, matched = methods.strategy, methods.baselines, methods.matched
-    check_writable(results)
-    control = read_json(results / "control.json")
-    evaluated_directories, reference_directories = method_directories(results / "cells", methods)
-    evaluated = collect_cells(evaluated_directories)
-    references = collect_cells(reference_directories)
-    check_same_footing(evaluated + references, control)
-    # Timings are checked before anything is written, so that a refusal leaves no output behind.
-    latency_root = results / "latency"
-    timings = collect_timings(latency_root, methods) if latency_root.exists() else None
-    if timings is not None:
-        check_same_machine(*timings)
-
+    strategy, control = methods.strategy, loaded.control
+    evaluated, references = loaded.evaluated, loaded.references
     # The method under evaluation may also be a baseline: its table rows come from its own
     # cells once, while the comparison pairs them with the baseline's separately computed ones.
     table = cells_table(evaluated + [cell for cell in references if cell["strategy"] != strategy])
     grouped = grouped_table(table)
     per_method = dict(iter(cells_table(references).groupby("strategy"))) if references else {}
-    missing = [name for name in [*baselines, *matched] if name not in per_method]
+    missing = [name for name in [*methods.baselines, *methods.matched] if name not in per_method]
     if missing:
         raise PrunebenchError(f"no results for method {missing[0]!r}; run `dvc repro`")
-    reference_cells = {name: per_method[name] for name in [*baselines, *matched]}
+    reference_cells = {name: per_method[name] for name in [*methods.baselines, *methods.matched]}
     # The method run again as a baseline is a sanity check (it must come out identical), not a
     # comparison: a family of its own keeps it from making the real verdicts stricter.
-    families = {name: "matched" for name in matched} | {strategy: "self"}
+    families = {name: "matched" for name in methods.matched} | {strategy: "self"}
     comparisons = compare(
         cells_table(evaluated), reference_cells, control["top1"], family_names=families
     )
@@ -225,25 +284,32 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     # curve: the effect of the method's allocation alone, judged as one family.
     pairs = allocation_pairs(methods)
     curves = [
-        next(c for c in compare(reference_cells[name], {baseline: reference_cells[baseline]}, None)
-             if c.point == "auc")
-        for name, baseline in pairs
-    ]  # fmt: skip
-    allocation = dict(zip([name for name, _ in pairs], rejudged(curves), strict=True))
-
-    # Built before anything is written, so that a malformed record leaves no output behind.
-    speed = None
-    if timings is not None:
-        speed = measured_speed(
-            *timings, table, grouped, evaluation_batch=config.get("evaluation_batch_size")
+        next(
+            comparison
+            for comparison in compare(
+                reference_cells[name], {baseline: reference_cells[baseline]}, None
+            )
+            if comparison.point == "auc"
         )
-
-    _write_csv(results / "cells.csv", table)
-    _write_csv(results / "aggregate.csv", grouped)
-    _write_csv(results / "plots" / "accuracy.csv", plot_data(grouped, control, methods))
-    _write_csv(results / "plots" / "strategy_curves.csv", curves_data(evaluated, strategy))
-    summary = summary_metrics(grouped, control, methods, verdict_metrics(comparisons))
-    write_json(results / "summary.json", summary)
+        for name, baseline in pairs
+    ]
+    allocation = dict(zip([name for name, _ in pairs], rejudged(curves), strict=True))
+    speed = (
+        None
+        if loaded.timings is None
+        else measured_speed(
+            *loaded.timings, table, grouped, evaluation_batch=config.evaluation_batch_size
+        )
+    )
+    outputs = Outputs(
+        tables={
+            CELLS_TABLE: table,
+            AGGREGATE_TABLE: grouped,
+            ACCURACY_PLOT: plot_data(grouped, control, methods),
+            STRATEGY_CURVES_PLOT: curves_data(evaluated, strategy),
+        },
+        summary=summary_metrics(grouped, control, methods, verdict_metrics(comparisons)),
+    )
 
     environment = {
         key: ", ".join(f"{name} {value}" for name, value in entry.items())
@@ -253,45 +319,42 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         if key != "params"
     }
     setup = {
-        "benchmark": config["benchmark"],
-        "dataset": config["dataset"],
-        "model": config["model"],
-        "pretrained": {"source": describe_source(read_json(source)), "top1": control["top1"]},
+        "benchmark": config.benchmark,
+        "dataset": config.dataset,
+        "model": config.model,
+        "pretrained": {
+            "source": describe_source(PretrainedSource.read(source)),
+            "top1": control["top1"],
+        },
         # Checked above: every cell was finetuned with this recipe.
         "finetune": evaluated[0]["inputs"]["recipe"],
         "augmentation": read_json(data)["info"]["augmentation"],
-        "seeds": config["seeds"],
-        "compressions": config["compressions"],
-        "equal_budget": bool(config.get("equal_budget", False)),
+        "seeds": config.seeds,
+        "compressions": config.compressions,
+        "equal_budget": config.equal_budget,
         "environment": environment,
     }
     figures = {}
     metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
     for metric in metrics:
         for axis in ("compression", "speedup"):
-            name = f"{metric}_vs_{axis}.png"
-            plot_accuracy(
-                table,
-                control,
-                results / "figures" / name,
-                methods=methods,
-                setup=setup,
-                x=axis,
-                metric=metric,
+            name = f"{FIGURES}/{metric}_vs_{axis}.png"
+            outputs.figures[name] = partial(
+                plot_accuracy, table, control, methods=methods, setup=setup, x=axis, metric=metric
             )
-            figures[f"{metric} against {axis}"] = f"figures/{name}"
-    speed_outputs = [results / "latency.csv", results / "latency_cells.csv",
-                     results / "figures" / FIGURE_NAME]  # fmt: skip
+            figures[f"{metric} against {axis}"] = name
+    speed_figure = f"{FIGURES}/{FIGURE_NAME}"
     if speed is not None:
-        _write_csv(speed_outputs[0], speed.table)
-        _write_csv(speed_outputs[1], speed.cells)
-        plot_measured_speedup(speed, speed_outputs[2], methods=methods, setup=setup)
-        figures["measured against theoretical speedup"] = f"figures/{FIGURE_NAME}"
+        outputs.tables[LATENCY_TABLE] = speed.table
+        outputs.tables[LATENCY_CELLS_TABLE] = speed.cells
+        outputs.figures[speed_figure] = partial(
+            plot_measured_speedup, speed, methods=methods, setup=setup
+        )
+        figures["measured against theoretical speedup"] = speed_figure
     else:
         # Tables and a figure of an earlier run's timings would contradict this report.
-        for path in speed_outputs:
-            path.unlink(missing_ok=True)
-    report = render_report(
+        outputs.absent = [LATENCY_TABLE, LATENCY_CELLS_TABLE, speed_figure]
+    outputs.report = render_report(
         table,
         grouped,
         control,
@@ -302,8 +365,44 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
         figures=figures,
         speed=speed,
     )
-    atomic_write_bytes(results / "report.md", report.encode())
+    return outputs
 
 
-def _write_csv(path: Path, frame) -> None:
+def write(outputs: Outputs, results: Path) -> None:
+    """Write every output under ``results`` and remove those this run no longer has."""
+    for name, frame in outputs.tables.items():
+        _write_csv(results / name, frame)
+    atomic_write_bytes(results / SUMMARY_FILE, json_bytes(outputs.summary))
+    for name, draw in outputs.figures.items():
+        draw(results / name)
+    for name in outputs.absent:
+        (results / name).unlink(missing_ok=True)
+    atomic_write_bytes(results / REPORT_FILE, outputs.report.encode())
+
+
+def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Path) -> None:
+    """Read the cells under ``results/cells`` and the control; write the tables and report.
+
+    Args:
+        config: the resolved aggregate config: the grid, the methods and their properties.
+        results: the results folder (``results/``): cells, control and timings are read from
+            it, and the outputs written to it.
+        source: the initial model's ``source.json``.
+        data: the materialised dataset's description (``data/splits/dataset.json``).
+    """
+    from prunebench.reporting import Methods
+
+    methods = Methods(
+        strategy=config.strategy,
+        baselines=config.baselines,
+        matched=config.matched_controls,
+        properties={name: properties.to_json() for name, properties in config.methods.items()},
+    )
+    check_writable(results)
+    loaded = load(methods, results)
+    check(loaded)
+    write(compute(config, methods, loaded, source=source, data=data), results)
+
+
+def _write_csv(path: Path, frame: "pd.DataFrame") -> None:
     atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode())

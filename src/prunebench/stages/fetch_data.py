@@ -1,24 +1,23 @@
-"""Step fetch_data: the benchmark's train / validation / test splits, materialised."""
+"""Stage fetch_data: the benchmark's train / validation / test splits, materialised."""
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from prunebench.data import load_dataset, materialize
 from prunebench.foundations.files import check_writable
+from prunebench.pipeline.configs import FetchDataConfig
 
 
-def fetch_data(config: Mapping[str, Any], out: Path) -> None:
-    """Read ``config["dataset"]``, hold the validation split out of train, write it to ``out``.
+def fetch_data(config: FetchDataConfig, out: Path) -> None:
+    """Read ``config.dataset``, hold the validation split out of train, write it to ``out``.
 
     ``out`` is replaced only once the new splits are complete.
     """
     check_writable(out)
     dataset = load_dataset(
-        config["dataset"],
-        root=config["root"],
-        validation_size=config["validation_size"],
-        split_seed=config["split_seed"],
-        download=config["download"],
+        config.dataset,
+        root=config.root,
+        validation_size=config.validation_size,
+        split_seed=config.split_seed,
+        download=config.download,
     )
     materialize(dataset, out)

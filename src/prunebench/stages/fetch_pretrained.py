@@ -1,4 +1,4 @@
-"""Step fetch_pretrained: the model every cell starts from, and the control's metrics.
+"""Stage fetch_pretrained: the model every cell starts from, and the control's metrics.
 
 Published weights (ShrinkBench's, torchvision's, or ours, shipped in the package) are verified by
 sha256 and loaded strictly. With ``pretrained.train`` (or for a benchmark without published
@@ -6,7 +6,8 @@ weights) the model is trained instead, with the benchmark's pretraining recipe a
 function made the weights we publish (``scripts/publish_pretrained.py``).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +21,48 @@ from prunebench.foundations.files import (
     check_writable,
     save_state_dict,
     sha256_file,
-    write_json,
 )
 from prunebench.measurement.record import measure
 from prunebench.models import create_model
 from prunebench.pipeline.cells import tree_digest
-from prunebench.training.loop import Recipe, pretrain
-
-MODEL_FILE = "model.safetensors"
-SOURCE_FILE = "source.json"
+from prunebench.pipeline.configs import FetchPretrainedConfig
+from prunebench.pipeline.layout import CURVES_FOLDER, MODEL_FILE, PRETRAINED_SOURCE
+from prunebench.pipeline.records import ControlInputs, ControlMetrics, PretrainedSource
+from prunebench.training.loop import pretrain
 
 
 def pretrained_model(
-    config: Mapping[str, Any],
+    config: FetchPretrainedConfig,
     dataset: Dataset,
     *,
     device: torch.device,
     cache: Path,
     on_epoch: Callable[[dict], None] | None = None,
-) -> tuple[nn.Module, dict]:
+) -> tuple[nn.Module, PretrainedSource]:
     """The benchmark's initial model and a description of where it came from."""
-    if config["published"] is not None:
-        model = create_model(config["model"], dataset.info.num_classes)
-        mirror = Path(config["mirror"]) if config["mirror"] else None
-        state_dict = fetch_published(config["published"], mirror, cache)
-        load_state_dict_strict(model, state_dict)
-        weights = PRETRAINED[config["published"]]
-        return model, {"kind": "published", "name": config["published"], "sha256": weights.sha256}
-    recipe = Recipe(**config["recipe"])
+    if config.published is not None:
+        model = create_model(config.model, dataset.info.num_classes)
+        mirror = Path(config.mirror) if config.mirror else None
+        load_state_dict_strict(model, fetch_published(config.published, mirror, cache))
+        weights = PRETRAINED[config.published]
+        return model, PretrainedSource(
+            kind="published", name=config.published, sha256=weights.sha256
+        )
     model, result = pretrain(
-        config["model"], dataset, recipe, seed=config["seed"], device=device, on_epoch=on_epoch
+        config.model, dataset, config.recipe, seed=config.seed, device=device, on_epoch=on_epoch
     )
-    return model, {
-        "kind": "trained in the pipeline",
-        "recipe": recipe.as_dict(),
-        "seed": config["seed"],
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "best_validation_top1": result.best_validation_top1,
-    }
+    return model, PretrainedSource(
+        kind="trained in the pipeline",
+        recipe=config.recipe,
+        seed=config.seed,
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        best_validation_top1=result.best_validation_top1,
+    )
 
 
 def fetch_pretrained(
-    config: Mapping[str, Any],
+    config: FetchPretrainedConfig,
     *,
     data: Path,
     out: Path,
@@ -78,20 +78,24 @@ def fetch_pretrained(
     check_writable(out, control)
     dataset = open_materialized(data)
     with atomic_directory(out) as staging:
-        if epoch_logger is not None and config["published"] is None:
-            with epoch_logger(staging / "live") as on_epoch:
-                model, source = pretrained_model(
-                    config, dataset, device=device, cache=cache, on_epoch=on_epoch
-                )
-        else:
-            model, source = pretrained_model(config, dataset, device=device, cache=cache)
+        trains = config.published is None
+        curves = epoch_logger(staging / CURVES_FOLDER) if epoch_logger and trains else None
+        with curves or nullcontext(None) as on_epoch:
+            model, source = pretrained_model(
+                config, dataset, device=device, cache=cache, on_epoch=on_epoch
+            )
         save_state_dict(staging / MODEL_FILE, model.state_dict())
-        write_json(staging / SOURCE_FILE, source)
-        metrics = measure(model, None, dataset, device=device, params=dict(config))
-        metrics.update(strategy="control", target_compression=1, seed=config["seed"] or 0)
-        metrics["pretrained"] = source
-        metrics["inputs"] = {
-            "pretrained_sha256": sha256_file(staging / MODEL_FILE),
-            "data_sha256": tree_digest([data]),
-        }
-    write_json(control, metrics)
+        source.write(staging / PRETRAINED_SOURCE.name)
+        metrics = measure(model, None, dataset, device=device, params=config.to_json())
+        record = ControlMetrics.extend(
+            metrics,
+            strategy="control",
+            target_compression=1,
+            seed=config.seed or 0,
+            pretrained=source,
+            inputs=ControlInputs(
+                pretrained_sha256=sha256_file(staging / MODEL_FILE),
+                data_sha256=tree_digest([data]),
+            ),
+        )
+    record.write(control)

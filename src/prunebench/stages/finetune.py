@@ -1,9 +1,9 @@
-"""Step finetune: train every pruned cell of a method; a scheduled strategy prunes as it trains.
+"""Stage finetune: train every pruned cell of a method; a scheduled strategy prunes as it trains.
 
 Each cell gets the finetuned model (masks folded in: pruned weights are plain zeros), its final
-masks, its training summary with what it was trained from (recipe, pretrained and data digests)
-and the budget it used (epochs, optimizer steps, rounds), and, when the caller passes an epoch
-logger, per-epoch curves.
+masks, its training summary (``TrainingSummary``: what it was trained from and the budget it
+used: epochs, optimizer steps, rounds), and, when the caller passes an epoch logger, per-epoch
+curves.
 """
 
 import importlib
@@ -22,10 +22,13 @@ from prunebench.foundations.files import (
     load_state_dict,
     save_state_dict,
     sha256_file,
-    write_json,
 )
+from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.models import create_model
-from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
+from prunebench.pipeline.cells import Cell, CellStore, Runner, fingerprint, run_cells, tree_digest
+from prunebench.pipeline.configs import FinetuneConfig
+from prunebench.pipeline.layout import CURVES_FOLDER, MASKS_FILE, MODEL_FILE, TRAINING_FILE
+from prunebench.pipeline.records import Budget, MaskMetadata, TrainingSummary
 from prunebench.sparsity.masks import (
     MaskSet,
     fold_masks,
@@ -34,11 +37,8 @@ from prunebench.sparsity.masks import (
     mask_compression,
     save_masks,
 )
-from prunebench.training.loop import Recipe, TrainingResult, train
-
-MODEL_FILE = "model.safetensors"
-TRAINING_FILE = "training.json"
-MASK_FILE = "masks.safetensors"
+from prunebench.training.loop import TrainingResult, train
+from prunebench.training.recipe import Recipe
 
 EpochLogger = Callable[[Path], Any]
 """``directory -> context manager yielding an on_epoch(row) callback`` (e.g. dvclive's)."""
@@ -54,16 +54,16 @@ class FinetunedCell:
     rounds: int
 
     @property
-    def budget(self) -> dict[str, int]:
+    def budget(self) -> Budget:
         """The training budget used: epochs and optimizer steps (all rounds), and rounds."""
-        return {"epochs": self.result.epochs_run, "steps": self.result.steps, "rounds": self.rounds}
+        return Budget(epochs=self.result.epochs_run, steps=self.result.steps, rounds=self.rounds)
 
 
 def finetune_cell(
     model_name: str,
     pretrained: Mapping[str, torch.Tensor],
     masks: MaskSet,
-    mask_metadata: Mapping[str, Any],
+    metadata: MaskMetadata,
     dataset: Dataset,
     recipe: Recipe,
     *,
@@ -73,36 +73,50 @@ def finetune_cell(
     on_epoch: Callable[[dict], None] | None = None,
     description: str = "finetune",
 ) -> FinetunedCell:
-    """The pretrained model with the prune step's ``masks``, finetuned by ``recipe`` from ``seed``.
+    """The pretrained model with the prune stage's ``masks``, finetuned by ``recipe`` from ``seed``.
 
     A one-shot strategy's masks are held fixed, for ``one_shot_rounds`` times the recipe's epochs
-    (params ``equal_budget``). A scheduled strategy (``mask_metadata["schedule"]``) runs its
-    schedule from these first masks (``prunebench.strategies.schedules``) and ends with its
-    final masks.
+    (params ``equal_budget``). A scheduled strategy (``metadata.schedule``) runs its schedule
+    from these first masks (``prunebench.strategies.schedules``) and ends with its final masks.
     """
     model = create_model(model_name, dataset.info.num_classes)
     model.load_state_dict(pretrained)
-    if mask_metadata.get("schedule", "one_shot") == "one_shot":
+    if metadata.pruning_schedule is PruningSchedule.ONE_SHOT:
         budget = replace(recipe, epochs=recipe.epochs * one_shot_rounds)
-        result = train(model, dataset, budget, seed=seed, device=device, masks=masks,
-                       on_epoch=on_epoch, description=description)  # fmt: skip
+        result = train(
+            model,
+            dataset,
+            budget,
+            seed=seed,
+            device=device,
+            masks=masks,
+            on_epoch=on_epoch,
+            description=description,
+        )
         rounds = 1
     else:
-        # Imported by name, not statically: the finetune step's code fingerprint then holds no
+        # Imported by name, not statically: the finetune stage's code fingerprint then holds no
         # strategy code, so editing a strategy never re-finetunes one-shot cells. A scheduled
-        # cell is covered instead by its strategy's source digest, which the prune step records
+        # cell is covered instead by its strategy's source digest, which the prune stage records
         # in its first masks (``strategy_source``), and those masks are in its fingerprint.
         schedules = importlib.import_module("prunebench.strategies.schedules")
         masks, result, rounds = schedules.run_schedule(
-            mask_metadata, model, masks, dataset, recipe, seed=seed, device=device,
-            on_epoch=on_epoch, description=description,
-        )  # fmt: skip
+            metadata.to_json(),
+            model,
+            masks,
+            dataset,
+            recipe,
+            seed=seed,
+            device=device,
+            on_epoch=on_epoch,
+            description=description,
+        )
     fold_masks(model, masks)
     return FinetunedCell(model, masks, result, rounds)
 
 
 def finetune_cells(
-    config: Mapping[str, Any],
+    config: FinetuneConfig,
     *,
     masks: Path,
     out: Path,
@@ -111,67 +125,70 @@ def finetune_cells(
     device: torch.device,
     code: str,
     epoch_logger: EpochLogger | None = None,
+    runner: Runner | None = None,
 ) -> int:
     """Finetune every pruned cell under ``masks`` into ``out``; return how many were computed."""
-    recipe = Recipe(**config["recipe"])
     pruned = CellStore(masks)
     cells = pruned.require_intact()
     check_writable(out)
     dataset = open_materialized(data)
     state_dict = load_state_dict(pretrained)
-    trained_from = {
-        "pretrained_sha256": sha256_file(pretrained),
-        "data_sha256": tree_digest([data]),
-    }
-    budget_free = {key: value for key, value in config.items() if key != "one_shot_rounds"}
-    inputs = dict(finetune=budget_free, code=code, **trained_from)
+    pretrained_sha256, data_sha256 = sha256_file(pretrained), tree_digest([data])
+    trained_from = {"pretrained_sha256": pretrained_sha256, "data_sha256": data_sha256}
+    # The budget is a separate input: equal_budget changes one-shot cells only.
+    without_budget = {k: v for k, v in config.to_json().items() if k != "one_shot_rounds"}
+    common = dict(finetune=without_budget, code=code, **trained_from)
 
     def fingerprint_of(cell: Cell) -> str:
-        mask_file = pruned.path(cell) / MASK_FILE
+        mask_file = pruned.path(cell) / MASKS_FILE
         # equal_budget changes what a one-shot cell trains for, never a scheduled one.
-        one_shot = load_mask_metadata(mask_file).get("schedule", "one_shot") == "one_shot"
-        rounds = config["one_shot_rounds"] if one_shot else None
-        return fingerprint(cell=cell.name, masks=sha256_file(mask_file), one_shot_rounds=rounds,
-                           **inputs)  # fmt: skip
+        metadata = MaskMetadata.from_json(load_mask_metadata(mask_file), str(mask_file))
+        one_shot = metadata.pruning_schedule is PruningSchedule.ONE_SHOT
+        rounds = config.one_shot_rounds if one_shot else None
+        return fingerprint(
+            cell=cell.name, masks=sha256_file(mask_file), one_shot_rounds=rounds, **common
+        )
 
     def compute(cell: Cell, staging: Path) -> None:
-        model = create_model(config["model"], dataset.info.num_classes)
-        cell_masks, metadata = load_masks(pruned.path(cell) / MASK_FILE, model)
-        logging = epoch_logger(staging / "live") if epoch_logger else nullcontext(None)
-        with logging as on_epoch:
+        model = create_model(config.model, dataset.info.num_classes)
+        mask_file = pruned.path(cell) / MASKS_FILE
+        cell_masks, raw_metadata = load_masks(mask_file, model)
+        metadata = MaskMetadata.from_json(raw_metadata, str(mask_file))
+        curves = epoch_logger(staging / CURVES_FOLDER) if epoch_logger else nullcontext(None)
+        with curves as on_epoch:
             finetuned = finetune_cell(
-                config["model"],
+                config.model,
                 state_dict,
                 cell_masks,
                 metadata,
                 dataset,
-                recipe,
+                config.recipe,
                 seed=cell.seed,
                 device=device,
-                one_shot_rounds=config["one_shot_rounds"],
+                one_shot_rounds=config.one_shot_rounds,
                 on_epoch=on_epoch,
-                description=f"finetune {metadata['strategy']} {cell.name}",
+                description=f"finetune {metadata.strategy} {cell.name}",
             )
         save_state_dict(staging / MODEL_FILE, finetuned.model.state_dict())
-        # The final masks, which evaluate measures (a one-shot cell's are the prune step's).
-        final = {**metadata, "achieved_compression": mask_compression(model, finetuned.masks)}
-        save_masks(staging / MASK_FILE, finetuned.masks, final)
+        # The final masks, which evaluate measures (a one-shot cell's are the prune stage's).
+        final = replace(metadata, achieved_compression=mask_compression(model, finetuned.masks))
+        save_masks(staging / MASKS_FILE, finetuned.masks, final.to_json())
         result = finetuned.result
-        write_json(
-            staging / TRAINING_FILE,
-            {
-                "strategy": metadata["strategy"],
-                "target_compression": cell.compression,
-                "seed": cell.seed,
-                "recipe": recipe.as_dict(),
-                **trained_from,
-                "budget": finetuned.budget,
-                "epochs_run": result.epochs_run,
-                "best_epoch": result.best_epoch,
-                "best_validation_top1": result.best_validation_top1,
-                "history": result.history,
-            },
-        )
+        TrainingSummary(
+            strategy=metadata.strategy,
+            target_compression=cell.compression,
+            seed=cell.seed,
+            recipe=config.recipe,
+            pretrained_sha256=pretrained_sha256,
+            data_sha256=data_sha256,
+            budget=finetuned.budget,
+            epochs_run=result.epochs_run,
+            best_epoch=result.best_epoch,
+            best_validation_top1=result.best_validation_top1,
+            history=result.history,
+        ).write(staging / TRAINING_FILE)
 
     description = f"finetune {masks.parent.name}"
-    return run_cells(CellStore(out), cells, fingerprint_of, compute, description, device=device)
+    return run_cells(
+        CellStore(out), cells, fingerprint_of, compute, description, runner=runner, device=device
+    )

@@ -1,4 +1,4 @@
-"""Step latency: time every finetuned cell and the dense control on this machine.
+"""Stage latency: time every finetuned cell and the dense control on this machine.
 
 Latency is a fact about a machine, not about a method, so it never enters the deterministic
 results (masks, models, metrics): it has its own records under ``results/latency``, each with
@@ -8,9 +8,7 @@ the same machine a record stays valid until what it timed changes. Cells are tim
 other in this process, never on Ray workers: timings taken side by side would slow each other.
 """
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -25,14 +23,19 @@ from prunebench.foundations.files import (
 from prunebench.measurement.latency import hardware, measure_cell, measure_dense
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
+from prunebench.pipeline.configs import LatencyConfig
+from prunebench.pipeline.layout import (
+    CONTROL_LATENCY,
+    LATENCY_FILE,
+    MASKS_FILE,
+    MODEL_FILE,
+    finetuned_folder,
+)
 from prunebench.sparsity.masks import load_masks
-
-LATENCY_FILE = "latency.json"
-CONTROL_FILE = "control.json"
 
 
 def latency_cells(
-    config: Mapping[str, Any],
+    config: LatencyConfig,
     *,
     models: Path,
     pretrained: Path,
@@ -43,46 +46,62 @@ def latency_cells(
     """Time the control and every method's finetuned cells under ``models``; return how many
     cells were timed (records still valid on this machine are kept)."""
     check_writable(out)
-    settings = {key: config[key] for key in ("batch_sizes", "repeats", "warmup")}
-    timing = {"input_shape": tuple(config["input_shape"]), "device": device, **settings}
-    machine = hardware(device)
-    inputs = dict(hardware=machine, settings=settings, code=code,
-                  pretrained_sha256=sha256_file(pretrained))  # fmt: skip
-    dense = create_model(config["model"], config["num_classes"])
+    settings = {
+        "batch_sizes": config.batch_sizes,
+        "repeats": config.repeats,
+        "warmup": config.warmup,
+    }
+    timing = {"input_shape": tuple(config.input_shape), "device": device, **settings}
+    common = dict(
+        hardware=hardware(device),
+        settings=settings,
+        code=code,
+        pretrained_sha256=sha256_file(pretrained),
+    )
+    dense = create_model(config.model, config.num_classes)
     dense.load_state_dict(load_state_dict(pretrained))
     dense.to(device).eval()
 
-    control_fingerprint = fingerprint(cell="control", **inputs)
-    if _recorded_fingerprint(out / CONTROL_FILE) != control_fingerprint:
+    control_fingerprint = fingerprint(cell="control", **common)
+    if _recorded_fingerprint(out / CONTROL_LATENCY) != control_fingerprint:
         record = measure_dense(dense, **timing)
         control = {"fingerprint": control_fingerprint, "settings": settings, **record}
-        write_json(out / CONTROL_FILE, control)
+        write_json(out / CONTROL_LATENCY, control)
 
     timed = 0
-    for method in config["methods"]:
-        finetuned = CellStore(models / method["path"] / "finetuned")
+    for method in config.methods:
+        finetuned = CellStore(finetuned_folder(method.folder, models))
 
         def fingerprint_of(cell: Cell, finetuned: CellStore = finetuned) -> str:
             sources = tree_digest([finetuned.path(cell)])
-            return fingerprint(cell=cell.name, cell_files=sources, **inputs)
+            return fingerprint(cell=cell.name, cell_files=sources, **common)
 
         def compute(cell: Cell, staging: Path, finetuned=finetuned, method=method) -> None:
-            model = create_model(config["model"], config["num_classes"])
-            model.load_state_dict(load_state_dict(finetuned.path(cell) / "model.safetensors"))
+            model = create_model(config.model, config.num_classes)
+            model.load_state_dict(load_state_dict(finetuned.path(cell) / MODEL_FILE))
             model.to(device)
-            masks, _ = load_masks(finetuned.path(cell) / "masks.safetensors", model)
-            record = measure_cell(model, masks, structure=method["structure"], dense=dense,
-                                  seed=cell.seed, **timing)  # fmt: skip
-            write_json(
-                staging / LATENCY_FILE,
-                {"strategy": method["name"], "target_compression": cell.compression,
-                 "seed": cell.seed, "settings": settings, **record},
-            )  # fmt: skip
+            masks, _ = load_masks(finetuned.path(cell) / MASKS_FILE, model)
+            record = measure_cell(
+                model, masks, structure=method.structure, dense=dense, seed=cell.seed, **timing
+            )
+            described = {
+                "strategy": method.name,
+                "target_compression": cell.compression,
+                "seed": cell.seed,
+                "settings": settings,
+            }
+            write_json(staging / LATENCY_FILE, {**described, **record})
 
-        timed += run_cells(CellStore(out / method["path"]), finetuned.require_intact(),
-                           fingerprint_of, compute, f"latency {method['name']}",
-                           in_process=True)  # fmt: skip
-    _remove_other_methods(out, [method["path"] for method in config["methods"]])
+        # Always in this process, one cell after the other: timings taken side by side would
+        # slow each other down.
+        timed += run_cells(
+            CellStore(out / method.folder),
+            finetuned.require_intact(),
+            fingerprint_of,
+            compute,
+            f"latency {method.name}",
+        )
+    _remove_other_methods(out, [method.folder for method in config.methods])
     return timed
 
 

@@ -1,10 +1,15 @@
-"""Step prune: one mask file and per-layer sparsity table per (compression, seed) of a method.
+"""Stage prune: a mask file and a per-layer table per (compression, seed) cell of a method.
 
-A matched control (``prunebench.strategies.matched``) is pruned the same way from the method's
-own masks at each cell (``reference``): its cells change whenever the method's masks do.
+Two kinds of method are pruned here, each by its own loop over a shared helper:
+
+- a strategy (:func:`prune_strategy_cells`, the work on one cell :func:`prune_cell`): the
+  method under evaluation or a baseline; a scheduled strategy's masks are its first ones;
+- a matched control (:func:`prune_matched_cells`, one cell :func:`matched_cell`): the method
+  under evaluation's own per-layer counts at the same cell, filled at random or by magnitude
+  (``prunebench.strategies.matched``); its cells change whenever the method's masks do.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import islice
@@ -22,130 +27,141 @@ from prunebench.foundations.files import (
     write_csv_rows,
 )
 from prunebench.foundations.seeding import seed_everything
+from prunebench.foundations.taxonomy import PruningSchedule, Structure
 from prunebench.foundations.typed import as_mapping
 from prunebench.measurement.cost import layer_table, mask_compression
 from prunebench.models import create_model
-from prunebench.pipeline.cells import Cell, CellStore, fingerprint, grid, run_cells, tree_digest
+from prunebench.pipeline.cells import (
+    Cell,
+    CellStore,
+    Runner,
+    fingerprint,
+    grid,
+    run_cells,
+    tree_digest,
+)
+from prunebench.pipeline.configs import PruneConfig
+from prunebench.pipeline.layout import LAYERS_FILE, MASKS_FILE
+from prunebench.pipeline.records import MaskMetadata
 from prunebench.pipeline.sources import SOURCE_ROOT, files_digest
 from prunebench.sparsity.masks import MaskSet, apply_masks, load_masks, save_masks
 from prunebench.strategies import find_strategy, is_external, source_files
 from prunebench.strategies.matched import MATCHED_CONTROLS, matched_masks
 
-MASK_FILE = "masks.safetensors"
-LAYER_FILE = "layers.csv"
 
-
-@dataclass
+@dataclass(frozen=True)
 class PrunedCell:
-    """A cell's masks, their metadata (strategy, target and achieved compression, seed, params)
-    and the per-layer table of the masked model."""
+    """A cell's masks, what they are, and the per-layer table of the masked model."""
 
     masks: MaskSet
-    metadata: dict[str, Any]
+    metadata: MaskMetadata
     layers: list[dict]
 
 
-def cell_inputs(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What one cell depends on: the prune inputs less the grid (the cell is its own point)."""
-    return {key: value for key, value in config.items() if key not in ("compressions", "seeds")}
+@dataclass(frozen=True)
+class PruneInputs:
+    """What every cell of one prune stage reads: its config, data and initial weights."""
+
+    config: PruneConfig
+    dataset: Dataset
+    pretrained: Mapping[str, torch.Tensor]
+    device: torch.device
+
+    def model(self) -> torch.nn.Module:
+        """The initial model on the stage's device."""
+        model = create_model(self.config.model, self.dataset.info.num_classes)
+        model.load_state_dict(self.pretrained)
+        return model.to(self.device)
 
 
 def prune_cell(
-    method: str,
-    cell: Cell,
-    pretrained: Mapping[str, torch.Tensor],
-    dataset: Dataset,
-    config: Mapping[str, Any],
-    *,
-    device: torch.device,
-    options: Mapping[str, Any] | None = None,
+    method: str, cell: Cell, inputs: PruneInputs, options: Mapping[str, Any] | None = None
 ) -> PrunedCell:
-    """Masks of ``method`` at ``cell``'s compression, scored on batches drawn from its seed.
+    """Masks of strategy ``method`` at ``cell``'s compression, scored on batches from its seed.
 
-    ``options`` are the strategy's hyperparameters (its defaults where absent). A scheduled
-    strategy's masks are its first (``Strategy.first_masks``); the finetune step runs the rest.
+    Args:
+        method: a registry name or ``package.module:attribute``.
+        cell: the target compression and the seed.
+        inputs: the stage's config, data, initial weights and device.
+        options: the strategy's hyperparameters (its defaults where absent).
 
     The scoring minibatches are the first ``score_batches`` of the train split shuffled by the
-    seed alone, so every method sees the same images at one seed (comparisons are paired).
+    seed alone, so every method sees the same images at one seed (comparisons are paired). A
+    scheduled strategy's masks are its first (``Strategy.first_masks``); the finetune stage runs
+    the rest.
     """
     strategy = find_strategy(method)
-    options = strategy.parse_options(options)
-    model = create_model(config["model"], dataset.info.num_classes)
-    model.load_state_dict(pretrained)
-    model.to(device)
-    data_order = seed_everything(cell.seed)
+    parsed = strategy.parse_options(options)
+    config, dataset = inputs.config, inputs.dataset
+    model = inputs.model()
     batches = dataset.batches(
         "train",
-        batch_size=config["score_batch_size"],
+        batch_size=config.score_batch_size,
         shuffle=True,
-        generator=data_order,
-        device=device,
+        generator=seed_everything(cell.seed),
+        device=inputs.device,
     )
     masks = strategy.first_masks(
         model,
         cell.compression,
         seed=cell.seed,
-        options=options,
+        options=parsed,
         input_shape=tuple(dataset.info.input_shape),
-        batches=list(islice(batches, config["score_batches"])),
-        include_classifier=config["include_classifier"],
+        batches=list(islice(batches, config.score_batches)),
+        include_classifier=config.include_classifier,
     )
-    pruned = _pruned(model, masks, method, cell, config, dataset)
-    pruned.metadata["options"] = as_mapping(options)
-    pruned.metadata["schedule"] = strategy.schedule
-    if strategy.schedule != "one_shot":
-        # The finetune step runs this code; its digest in the masks is in every finetune cell's
-        # fingerprint (see prunebench.stages.finetune).
-        pruned.metadata["strategy_source"] = strategy_source_digest(method)
-    return pruned
+    scheduled = strategy.schedule != PruningSchedule.ONE_SHOT
+    return _pruned(
+        model,
+        masks,
+        inputs,
+        method=method,
+        cell=cell,
+        options=as_mapping(parsed),
+        schedule=PruningSchedule(strategy.schedule),
+        # The finetune stage runs a schedule's code; its digest in the masks is in every
+        # finetune cell's fingerprint (see prunebench.stages.finetune).
+        strategy_source=strategy_source_digest(method) if scheduled else None,
+    )
 
 
-def matched_cell(
-    control: str,
-    cell: Cell,
-    pretrained: Mapping[str, torch.Tensor],
-    reference: Path,
-    dataset: Dataset,
-    config: Mapping[str, Any],
-    *,
-    device: torch.device,
-) -> PrunedCell:
+def matched_cell(control: str, cell: Cell, inputs: PruneInputs, reference: Path) -> PrunedCell:
     """Masks of the matched ``control`` at ``cell``: the per-layer counts of the method's mask
     file ``reference`` (the same cell), filled at random (seeded by the cell) or by magnitude."""
-    model = create_model(config["model"], dataset.info.num_classes)
-    model.load_state_dict(pretrained)
-    model.to(device)
+    model = inputs.model()
     reference_masks, reference_metadata = load_masks(reference, model)
     masks = matched_masks(
         model,
         control,
         reference_masks,
         seed=cell.seed,
-        include_classifier=config["include_classifier"],
+        include_classifier=inputs.config.include_classifier,
     )
-    pruned = _pruned(model, masks, control, cell, config, dataset)
-    pruned.metadata["matched_to"] = reference_metadata["strategy"]
-    return pruned
+    return _pruned(
+        model, masks, inputs, method=control, cell=cell, matched_to=reference_metadata["strategy"]
+    )
 
 
 def _pruned(
     model: torch.nn.Module,
     masks: MaskSet,
+    inputs: PruneInputs,
+    *,
     method: str,
     cell: Cell,
-    config: Mapping[str, Any],
-    dataset: Dataset,
+    **described: Any,
 ) -> PrunedCell:
     apply_masks(model, masks)
-    metadata = {
-        "strategy": method,
-        "target_compression": cell.compression,
-        "achieved_compression": mask_compression(model, masks),
-        "seed": cell.seed,
+    metadata = MaskMetadata(
+        strategy=method,
+        target_compression=cell.compression,
+        achieved_compression=mask_compression(model, masks),
+        seed=cell.seed,
         # What the masks came from, passed down to the cell's metrics file.
-        "prune": cell_inputs(config),
-    }
-    return PrunedCell(masks, metadata, layer_table(model, dataset.info.input_shape))
+        prune=inputs.config.cell_inputs(),
+        **described,
+    )
+    return PrunedCell(masks, metadata, layer_table(model, inputs.dataset.info.input_shape))
 
 
 def strategy_source_digest(method: str) -> str:
@@ -153,89 +169,147 @@ def strategy_source_digest(method: str) -> str:
     return files_digest(source_files(method), relative_to=SOURCE_ROOT.parent)
 
 
-def prune_cells(
+def prune_strategy_cells(
     method: str,
-    config: Mapping[str, Any],
+    config: PruneConfig,
     *,
     out: Path,
     data: Path,
     pretrained: Path,
     device: torch.device,
     code: str,
-    reference: Path | None = None,
     options: Mapping[str, Any] | None = None,
+    runner: Runner | None = None,
 ) -> int:
-    """Bring ``out`` to exactly the grid's cells of ``method``; return how many were computed.
+    """Bring ``out`` to exactly the grid's cells of strategy ``method``; return how many ran.
 
-    ``options`` are the strategy's hyperparameters (params ``prune.options`` for the method
-    under evaluation; None: its defaults), refused in one line if it has no such option.
+    ``options`` are its hyperparameters (params ``prune.options`` for the method under
+    evaluation; None: its defaults), refused in one line if it has no such option. Everything
+    that can be refused is refused before the first cell is touched: the name, the options,
+    every target compression against the model, an unwritable ``out``.
+    """
+    strategy = find_strategy(method)
+    parsed = strategy.parse_options(options)
+    inputs = _load(config, data, pretrained, device)
+    # Only a channel structure traces the model; counting parameters needs no weights.
+    traced = strategy.structure == Structure.CHANNEL
+    with nullcontext() if traced else torch.device("meta"):
+        skeleton = create_model(config.model, inputs.dataset.info.num_classes)
+    strategy.check_reachable(
+        skeleton,
+        config.compressions,
+        input_shape=tuple(inputs.dataset.info.input_shape),
+        include_classifier=config.include_classifier,
+        options=parsed,
+    )
+    # Outside the stage's code digest: a researcher's strategy, and the schedule code the
+    # finetune stage runs (which the first masks then carry into finetune's fingerprint).
+    outside = is_external(method) or strategy.schedule != PruningSchedule.ONE_SHOT
+    common = _fingerprint_inputs(
+        method,
+        inputs,
+        pretrained,
+        data,
+        code,
+        options=as_mapping(parsed),
+        strategy_source=strategy_source_digest(method) if outside else None,
+    )
+    return _prune_grid(
+        out,
+        config,
+        lambda cell: fingerprint(cell=cell.name, **common),
+        lambda cell: prune_cell(method, cell, inputs, as_mapping(parsed)),
+        description=f"prune {method}",
+        device=device,
+        runner=runner,
+    )
 
-    ``method`` is a strategy, or with ``reference`` (the method's mask cells) a matched control.
-    Everything that can be refused is refused before the first cell is touched: the method's
-    name, every target compression against the model, missing or damaged reference cells, an
+
+def prune_matched_cells(
+    control: str,
+    config: PruneConfig,
+    *,
+    reference: Path,
+    out: Path,
+    data: Path,
+    pretrained: Path,
+    device: torch.device,
+    code: str,
+    runner: Runner | None = None,
+) -> int:
+    """Bring ``out`` to exactly the grid's cells of matched control ``control``, each matched to
+    the method's cell of the same name under ``reference``; return how many ran.
+
+    Refused before any work: an unknown control, a missing or damaged cell of the method, an
     unwritable ``out``.
     """
-    cells = grid(config["compressions"], config["seeds"])
-    dataset = open_materialized(data)
-    input_shape = tuple(dataset.info.input_shape)
-    if reference is None:
-        strategy = find_strategy(method)
-        parsed_options = strategy.parse_options(options)
-        options = as_mapping(parsed_options)
-    else:
-        MATCHED_CONTROLS[method]
-        references = CellStore(reference)
-        missing = sorted(set(cells) - set(references.require_intact()))
-        if missing:
-            raise PrunebenchError(
-                f"{method}: the method's masks lack cell {missing[0].name} under {reference}; "
-                "run its prune stage first"
-            )
-    state_dict = load_state_dict(pretrained)
-    if reference is None:
-        # Only a channel structure traces the model; counting parameters needs no weights.
-        with nullcontext() if strategy.structure == "channel" else torch.device("meta"):
-            skeleton = create_model(config["model"], dataset.info.num_classes)
-        strategy.check_reachable(
-            skeleton,
-            config["compressions"],
-            input_shape=input_shape,
-            include_classifier=config["include_classifier"],
-            options=parsed_options,
+    MATCHED_CONTROLS[control]
+    references = CellStore(reference)
+    missing = sorted(
+        set(grid(config.compressions, config.seeds)) - set(references.require_intact())
+    )
+    if missing:
+        raise PrunebenchError(
+            f"{control}: the method's masks lack cell {missing[0].name} under {reference}; "
+            "run its prune stage first"
         )
-    check_writable(out)
-    inputs = dict(
+    inputs = _load(config, data, pretrained, device)
+    common = _fingerprint_inputs(
+        control, inputs, pretrained, data, code, options=None, strategy_source=None
+    )
+
+    def reference_file(cell: Cell) -> Path:
+        return references.path(cell) / MASKS_FILE
+
+    return _prune_grid(
+        out,
+        config,
+        lambda cell: fingerprint(
+            cell=cell.name, reference=sha256_file(reference_file(cell)), **common
+        ),
+        lambda cell: matched_cell(control, cell, inputs, reference_file(cell)),
+        description=f"prune {control}",
+        device=device,
+        runner=runner,
+    )
+
+
+def _load(config: PruneConfig, data: Path, pretrained: Path, device: torch.device) -> PruneInputs:
+    return PruneInputs(config, open_materialized(data), load_state_dict(pretrained), device)
+
+
+def _fingerprint_inputs(
+    method: str, inputs: PruneInputs, pretrained: Path, data: Path, code: str, **extra: Any
+) -> dict[str, Any]:
+    """What every cell of the method depends on, besides the cell itself."""
+    return dict(
         method=method,
-        prune=cell_inputs(config),
-        options=options,
-        # Outside the stage's code digest: a researcher's strategy, and the schedule code the
-        # finetune step runs (which the first masks then carry into finetune's fingerprint).
-        strategy_source=strategy_source_digest(method)
-        if reference is None and (is_external(method) or strategy.schedule != "one_shot")
-        else None,
+        prune=inputs.config.cell_inputs(),
+        **extra,
         pretrained=sha256_file(pretrained),
         data=tree_digest([data]),
         code=code,
     )
 
-    def fingerprint_of(cell: Cell) -> str:
-        if reference is None:
-            return fingerprint(cell=cell.name, **inputs)
-        reference_masks = sha256_file(references.path(cell) / MASK_FILE)
-        return fingerprint(cell=cell.name, reference=reference_masks, **inputs)
+
+def _prune_grid(
+    out: Path,
+    config: PruneConfig,
+    fingerprint_of: Callable[[Cell], str],
+    prune: Callable[[Cell], PrunedCell],
+    *,
+    description: str,
+    device: torch.device,
+    runner: Runner | None,
+) -> int:
+    check_writable(out)
 
     def compute(cell: Cell, staging: Path) -> None:
-        if reference is None:
-            pruned = prune_cell(
-                method, cell, state_dict, dataset, config, device=device, options=options
-            )
-        else:
-            reference_file = references.path(cell) / MASK_FILE
-            pruned = matched_cell(
-                method, cell, state_dict, reference_file, dataset, config, device=device
-            )
-        save_masks(staging / MASK_FILE, pruned.masks, pruned.metadata)
-        write_csv_rows(staging / LAYER_FILE, pruned.layers)
+        pruned = prune(cell)
+        save_masks(staging / MASKS_FILE, pruned.masks, pruned.metadata.to_json())
+        write_csv_rows(staging / LAYERS_FILE, pruned.layers)
 
-    description = f"prune {method}"
-    return run_cells(CellStore(out), cells, fingerprint_of, compute, description, device=device)
+    cells = grid(config.compressions, config.seeds)
+    return run_cells(
+        CellStore(out), cells, fingerprint_of, compute, description, runner=runner, device=device
+    )

@@ -1,14 +1,15 @@
 """Training with masks: the finetuning loop after pruning and the pretraining of our own models.
 
 Both use the same loop so that the control and every pruned model see the same code path: seeded
-data order, optimizer from a :class:`Recipe`, early stopping on validation top-1 with the best
-epoch's weights restored. Pruned weights are kept exactly zero by :mod:`prunebench.sparsity.masks`.
+data order, optimizer from a :class:`~prunebench.training.recipe.Recipe`, early stopping on
+validation top-1 with the best epoch's weights restored. Pruned weights are kept exactly zero by
+:mod:`prunebench.sparsity.masks`.
 """
 
 import copy
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from itertools import islice
 
 import torch
@@ -20,115 +21,7 @@ from prunebench.foundations.seeding import seed_everything
 from prunebench.measurement.accuracy import evaluate
 from prunebench.models.memory_format import channels_last
 from prunebench.sparsity.masks import MaskSet, keep_pruned_zero
-
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("fixed", "cosine")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A training recipe: every knob that changes what a finetuning run produces.
-
-    ``patience`` is the number of epochs without a new best validation top-1 after which
-    training stops; the best epoch's weights are what the run returns. ``steps_per_epoch`` caps an
-    epoch at that many optimizer steps, taken from the start of the epoch's seeded shuffle of the
-    whole train split (None: one pass over it): a budget knob for the small default benchmark.
-    """
-
-    optimizer: str = "adam"
-    learning_rate: float = 3e-4
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    batch_size: int = 64
-    epochs: int = 30
-    patience: int = 5
-    schedule: str = "fixed"
-    steps_per_epoch: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise PrunebenchError(
-                f"unknown optimizer {self.optimizer!r}; valid choices: {', '.join(OPTIMIZERS)}"
-            )
-        if self.schedule not in SCHEDULES:
-            raise PrunebenchError(
-                f"unknown schedule {self.schedule!r}; valid choices: {', '.join(SCHEDULES)}"
-            )
-        positive = {
-            "learning_rate": self.learning_rate,
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "patience": self.patience,
-        }
-        for name, value in positive.items():
-            if isinstance(value, bool) or not (isinstance(value, int | float) and value > 0):
-                raise PrunebenchError(f"recipe {name} must be a positive number, got {value!r}")
-        for name in ("batch_size", "epochs", "patience"):
-            if not isinstance(getattr(self, name), int):
-                raise PrunebenchError(
-                    f"recipe {name} must be a whole number, got {getattr(self, name)!r}"
-                )
-        for name in ("momentum", "weight_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise PrunebenchError(f"recipe {name} must be a number, got {value!r}")
-        steps = self.steps_per_epoch
-        if steps is not None and (
-            isinstance(steps, bool) or not isinstance(steps, int) or steps < 1
-        ):
-            raise PrunebenchError(
-                f"recipe steps_per_epoch must be a positive whole number or null, got {steps!r}"
-            )
-        if not isinstance(self.nesterov, bool):
-            raise PrunebenchError(f"recipe nesterov must be true or false, got {self.nesterov!r}")
-        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
-            raise PrunebenchError(
-                "recipe weight_decay must be >= 0 and momentum in [0, 1), "
-                f"got {self.weight_decay!r} and {self.momentum!r}"
-            )
-
-    def updated(self, overrides: dict | None) -> "Recipe":
-        """This recipe with the non-null entries of ``overrides`` (a params section) applied."""
-        if overrides is not None and not isinstance(overrides, dict):
-            raise PrunebenchError(f"recipe overrides must be a mapping, got {overrides!r}")
-        overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise PrunebenchError(
-                f"unknown recipe key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}"
-            )
-        return replace(self, **overrides)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def steps_per_epoch_on(self, train_size: int) -> int:
-        """Optimizer steps one epoch takes on a train split of ``train_size`` images."""
-        full = math.ceil(train_size / self.batch_size)
-        return full if self.steps_per_epoch is None else min(full, self.steps_per_epoch)
-
-    def make_optimizer(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-        """The recipe's optimizer over ``parameters`` (already on their training device).
-
-        The fused implementation (one kernel per step rather than one per operation and
-        parameter) is used on CPU and CUDA: it is about three times faster on LeNet-5.
-        """
-        parameters = list(parameters)
-        fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
-        if self.optimizer == "adam":
-            return torch.optim.Adam(
-                parameters, lr=self.learning_rate, weight_decay=self.weight_decay, fused=fused
-            )
-        return torch.optim.SGD(
-            parameters,
-            lr=self.learning_rate,
-            momentum=self.momentum,
-            nesterov=self.nesterov,
-            weight_decay=self.weight_decay,
-            fused=fused,
-        )
+from prunebench.training.recipe import LearningRateSchedule, Recipe
 
 
 @dataclass
@@ -182,7 +75,7 @@ def train(
         # Cosine annealing is for pretraining from scratch; the paper's finetuning is a fixed rate.
         scheduler = (
             torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
-            if recipe.schedule == "cosine"
+            if recipe.schedule is LearningRateSchedule.COSINE
             else None
         )
         keeper = _MaskKeeper(optimizer, model, masks)
@@ -225,23 +118,23 @@ def train(
                     "epoch": epoch,
                     "train_loss": train_loss,
                     "train_top1": train_top1,
-                    "validation_loss": validation["loss"],
-                    "validation_top1": validation["top1"],
-                    "validation_top5": validation["top5"],
+                    "validation_loss": validation.loss,
+                    "validation_top1": validation.top1,
+                    "validation_top5": validation.top5,
                 }
                 result.history.append(row)
                 if on_epoch is not None:
                     on_epoch(row)
                 if result.steps < settle_step:
                     best_state = copy.deepcopy(model.state_dict())  # the latest, until settled
-                elif validation["top1"] > result.best_validation_top1:
-                    result.best_validation_top1 = validation["top1"]
+                elif validation.top1 > result.best_validation_top1:
+                    result.best_validation_top1 = validation.top1
                     result.best_epoch = epoch
                     best_state = copy.deepcopy(model.state_dict())
                     epochs_since_best = 0
                 else:
                     epochs_since_best += 1
-                progress.set_postfix(val_top1=f"{validation['top1']:.4f}", best=result.best_epoch)
+                progress.set_postfix(val_top1=f"{validation.top1:.4f}", best=result.best_epoch)
                 if epochs_since_best >= recipe.patience:
                     break
         finally:

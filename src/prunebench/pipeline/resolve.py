@@ -1,0 +1,158 @@
+"""What each later stage reads of params.yaml: one typed config per stage, defaults filled in.
+
+:func:`resolve` turns validated params (:class:`~prunebench.pipeline.params.Params`) into the
+records of ``prunebench.pipeline.configs``, which the ``resolve`` stage writes to
+``resolved/<stage>.json``. The method of a per-method stage is not in them: it is on the
+stage's command line, so that switching ``strategy`` never touches the baselines' inputs.
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
+from prunebench.foundations.typed import Record
+from prunebench.pipeline.configs import (
+    AggregateConfig,
+    EvaluateConfig,
+    EvaluatedStrategyConfig,
+    FetchDataConfig,
+    FetchPretrainedConfig,
+    FinetuneConfig,
+    LatencyConfig,
+    MethodProperties,
+    PruneConfig,
+    TimedMethod,
+)
+from prunebench.pipeline.layout import Role, method_folder
+from prunebench.pipeline.params import Params, method_options
+
+
+@dataclass(frozen=True)
+class ResolvedStages:
+    """Every later stage's config; the field name is the stage's file name under ``resolved/``."""
+
+    fetch_data: FetchDataConfig
+    fetch_pretrained: FetchPretrainedConfig
+    prune: PruneConfig
+    strategy: EvaluatedStrategyConfig
+    finetune: FinetuneConfig
+    evaluate: EvaluateConfig
+    aggregate: AggregateConfig
+    latency: LatencyConfig
+
+    def items(self) -> list[tuple[str, Record]]:
+        """``[(file stem, config), ...]`` in the stages' order."""
+        return [(item.name, getattr(self, item.name)) for item in fields(self)]
+
+
+def method_properties(params: Params, options: dict[str, Any]) -> dict[str, MethodProperties]:
+    """What reporting reads of every method of the run (``options``: ``method_options``),
+    matched controls included."""
+    from prunebench.strategies import find_strategy
+    from prunebench.strategies.matched import MATCHED_CONTROLS
+
+    properties = {
+        method: MethodProperties.from_json(find_strategy(method).properties(options[method]))
+        for method in params.methods
+    }
+    for name in params.matched_controls:
+        properties[name] = MethodProperties(
+            score=_score_name(MATCHED_CONTROLS[name]),
+            allocation=Allocation.MATCHED,
+            structure=Structure.UNSTRUCTURED,
+            schedule=PruningSchedule.ONE_SHOT,
+        )
+    return properties
+
+
+def method_folders(params: Params) -> dict[str, str]:
+    """Where each method's cells live under models/ and results/ (``pipeline.layout``)."""
+    folders = {params.strategy: method_folder(Role.EVALUATED, params.strategy)}
+    folders |= {
+        name: method_folder(Role.BASELINE, name) for name in params.baselines if name not in folders
+    }
+    folders |= {name: method_folder(Role.MATCHED, name) for name in params.matched_controls}
+    return folders
+
+
+def resolve(params: Params) -> ResolvedStages:
+    """What each later stage reads, benchmark defaults filled in.
+
+    One deliberate coupling between methods: with ``equal_budget``, one-shot methods are
+    finetuned for as many rounds as the run's iterative method, so switching to or from an
+    iterative strategy re-finetunes the baselines.
+    """
+    from prunebench.benchmarks.registry import BENCHMARKS
+    from prunebench.strategies import find_strategy
+
+    benchmark = BENCHMARKS[params.benchmark]
+    trains = params.pretrained.train or benchmark.pretrained is None
+    names = {"benchmark": params.benchmark, "dataset": benchmark.dataset, "model": benchmark.model}
+    finetune = benchmark.finetune.updated(params.finetune)
+    options = method_options(params)
+    properties = method_properties(params, options)
+    rounds = [find_strategy(method).training_rounds(options[method]) for method in params.methods]
+    return ResolvedStages(
+        fetch_data=FetchDataConfig(
+            **names,
+            root=params.data.root,
+            download=params.data.download,
+            validation_size=params.data.validation_size or benchmark.validation_size,
+            split_seed=params.data.split_seed,
+        ),
+        fetch_pretrained=FetchPretrainedConfig(
+            **names,
+            published=None if trains else benchmark.pretrained,
+            mirror=params.pretrained.mirror,
+            seed=params.pretrained.seed if trains else None,
+            recipe=benchmark.pretrain.updated(params.pretrained.recipe) if trains else None,
+        ),
+        prune=PruneConfig(
+            **names,
+            compressions=params.compressions,
+            seeds=params.seeds,
+            include_classifier=params.prune.include_classifier,
+            score_batches=params.prune.score_batches,
+            score_batch_size=params.prune.score_batch_size,
+        ),
+        strategy=EvaluatedStrategyConfig(
+            strategy=params.strategy, options=properties[params.strategy].options
+        ),
+        finetune=FinetuneConfig(
+            **names,
+            recipe=finetune,
+            # equal_budget: a one-shot method runs the recipe's epochs as many times as the
+            # run's most-rounds iterative method runs the recipe.
+            one_shot_rounds=max(rounds) if params.equal_budget else 1,
+        ),
+        evaluate=EvaluateConfig(**names, batch_size=params.evaluate.batch_size),
+        aggregate=AggregateConfig(
+            **names,
+            strategy=params.strategy,
+            baselines=params.baselines,
+            matched_controls=params.matched_controls,
+            compressions=params.compressions,
+            seeds=params.seeds,
+            finetune=finetune,
+            equal_budget=params.equal_budget,
+            methods=properties,
+            evaluation_batch_size=params.evaluate.batch_size,
+        ),
+        latency=LatencyConfig(
+            **names,
+            num_classes=benchmark.num_classes,
+            input_shape=list(benchmark.input_shape),
+            batch_sizes=params.latency.batch_sizes or [1, params.evaluate.batch_size],
+            repeats=params.latency.repeats,
+            warmup=params.latency.warmup,
+            methods=[
+                TimedMethod(name=name, folder=folder, structure=properties[name].structure)
+                for name, folder in method_folders(params).items()
+            ],
+        ),
+    )
+
+
+def _score_name(score: Any) -> str:
+    # TODO(merge): scores become typed objects with an explicit name.
+    return getattr(score, "name", None) or score.__name__.removesuffix("_scores")
