@@ -20,9 +20,14 @@ from prunebench.foundations.files import (
     load_state_dict,
     read_json,
     sha256_file,
-    write_json,
 )
-from prunebench.measurement.latency import hardware, measure_cell, measure_dense
+from prunebench.measurement.latency.measure import LatencySetup, measure_cell, measure_control
+from prunebench.measurement.latency.records import (
+    CellLatencyFile,
+    ControlLatencyFile,
+    Hardware,
+    LatencySettings,
+)
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
 from prunebench.sparsity.masks import load_masks
@@ -43,10 +48,9 @@ def latency_cells(
     """Time the control and every method's finetuned cells under ``models``; return how many
     cells were timed (records still valid on this machine are kept)."""
     check_writable(out)
-    settings = {key: config[key] for key in ("batch_sizes", "repeats", "warmup")}
-    timing = {"input_shape": tuple(config["input_shape"]), "device": device, **settings}
-    machine = hardware(device)
-    inputs = dict(hardware=machine, settings=settings, code=code,
+    settings = LatencySettings(**{key: config[key] for key in ("batch_sizes", "repeats", "warmup")})
+    setup = LatencySetup(settings, tuple(config["input_shape"]), device)
+    inputs = dict(hardware=Hardware.of(device).to_json(), settings=settings.to_json(), code=code,
                   pretrained_sha256=sha256_file(pretrained))  # fmt: skip
     dense = create_model(config["model"], config["num_classes"])
     dense.load_state_dict(load_state_dict(pretrained))
@@ -54,9 +58,8 @@ def latency_cells(
 
     control_fingerprint = fingerprint(cell="control", **inputs)
     if _recorded_fingerprint(out / CONTROL_FILE) != control_fingerprint:
-        record = measure_dense(dense, **timing)
-        control = {"fingerprint": control_fingerprint, "settings": settings, **record}
-        write_json(out / CONTROL_FILE, control)
+        control = measure_control(dense, setup)
+        ControlLatencyFile.of(control, fingerprint=control_fingerprint).write(out / CONTROL_FILE)
 
     timed = 0
     for method in config["methods"]:
@@ -72,12 +75,11 @@ def latency_cells(
             model.to(device)
             masks, _ = load_masks(finetuned.path(cell) / "masks.safetensors", model)
             record = measure_cell(model, masks, structure=method["structure"], dense=dense,
-                                  seed=cell.seed, **timing)  # fmt: skip
-            write_json(
-                staging / LATENCY_FILE,
-                {"strategy": method["name"], "target_compression": cell.compression,
-                 "seed": cell.seed, "settings": settings, **record},
-            )  # fmt: skip
+                                  setup=setup, seed=cell.seed)  # fmt: skip
+            labelled = CellLatencyFile.of(
+                record, strategy=method["name"], target_compression=cell.compression
+            )
+            labelled.write(staging / LATENCY_FILE)
 
         timed += run_cells(CellStore(out / method["path"]), finetuned.require_intact(),
                            fingerprint_of, compute, f"latency {method['name']}",
