@@ -335,13 +335,14 @@ def test_removed_timings_take_their_tables_and_figure_with_them(tmp_path):
 
 
 def test_real_measurements_flow_into_the_tables():
-    """measure_cell and measure_dense's own records, on a small model, through the tables."""
+    """measure_cell and measure_control's own records, on a small model, through the tables."""
     import copy
 
     import torch
     from torch import nn
 
-    from prunebench.measurement.latency import measure_cell, measure_dense
+    from prunebench.measurement.latency.measure import LatencySetup, measure_cell, measure_control
+    from prunebench.measurement.latency.records import CellLatencyFile, LatencySettings
 
     torch.manual_seed(0)
     dense = nn.Sequential(nn.Flatten(), nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 10)).eval()
@@ -350,21 +351,25 @@ def test_real_measurements_flow_into_the_tables():
         for name, weight in dense.named_parameters()
         if name.endswith("weight")
     }
-    timing_options = dict(input_shape=(1, 8, 8), batch_sizes=[1, 32], repeats=3, warmup=1,
-                          device=torch.device("cpu"))  # fmt: skip
+    setup = LatencySetup(
+        LatencySettings([1, 32], repeats=3, warmup=1), (1, 8, 8), torch.device("cpu")
+    )
     records = [
-        {"strategy": "lamp", "target_compression": 4.0, "seed": seed, "settings": SETTINGS}
-        | measure_cell(
-            copy.deepcopy(dense),
-            masks,
-            structure="unstructured",
-            dense=dense,
-            seed=seed,
-            **timing_options,
-        )  # fmt: skip
+        CellLatencyFile.of(
+            measure_cell(
+                copy.deepcopy(dense),
+                masks,
+                structure="unstructured",
+                dense=dense,
+                setup=setup,
+                seed=seed,
+            ),
+            strategy="lamp",
+            target_compression=4.0,
+        ).to_json()
         for seed in (0, 1)
     ]
-    control = {"settings": SETTINGS} | measure_dense(dense, **timing_options)
+    control = measure_control(dense, setup).to_json()
     cells = cells_table(
         [
             {"strategy": "lamp", "target_compression": 4, "seed": seed, "top1": 0.9,

@@ -13,14 +13,14 @@ from pathlib import Path
 import torch
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import (
-    check_writable,
-    load_state_dict,
-    read_json,
-    sha256_file,
-    write_json,
+from prunebench.foundations.files import check_writable, load_state_dict, read_json, sha256_file
+from prunebench.measurement.latency.measure import LatencySetup, measure_cell, measure_control
+from prunebench.measurement.latency.records import (
+    CellLatencyFile,
+    ControlLatencyFile,
+    Hardware,
+    LatencySettings,
 )
-from prunebench.measurement.latency import hardware, measure_cell, measure_dense
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, fingerprint, run_cells, tree_digest
 from prunebench.pipeline.configs import LatencyConfig
@@ -46,15 +46,13 @@ def latency_cells(
     """Time the control and every method's finetuned cells under ``models``; return how many
     cells were timed (records still valid on this machine are kept)."""
     check_writable(out)
-    settings = {
-        "batch_sizes": config.batch_sizes,
-        "repeats": config.repeats,
-        "warmup": config.warmup,
-    }
-    timing = {"input_shape": tuple(config.input_shape), "device": device, **settings}
+    settings = LatencySettings(
+        batch_sizes=config.batch_sizes, repeats=config.repeats, warmup=config.warmup
+    )
+    setup = LatencySetup(settings, tuple(config.input_shape), device)
     common = dict(
-        hardware=hardware(device),
-        settings=settings,
+        hardware=Hardware.of(device).to_json(),
+        settings=settings.to_json(),
         code=code,
         pretrained_sha256=sha256_file(pretrained),
     )
@@ -64,9 +62,8 @@ def latency_cells(
 
     control_fingerprint = fingerprint(cell="control", **common)
     if _recorded_fingerprint(out / CONTROL_LATENCY) != control_fingerprint:
-        record = measure_dense(dense, **timing)
-        control = {"fingerprint": control_fingerprint, "settings": settings, **record}
-        write_json(out / CONTROL_LATENCY, control)
+        control = measure_control(dense, setup)
+        ControlLatencyFile.of(control, fingerprint=control_fingerprint).write(out / CONTROL_LATENCY)
 
     timed = 0
     for method in config.methods:
@@ -82,15 +79,12 @@ def latency_cells(
             model.to(device)
             masks, _ = load_masks(finetuned.path(cell) / MASKS_FILE, model)
             record = measure_cell(
-                model, masks, structure=method.structure, dense=dense, seed=cell.seed, **timing
+                model, masks, structure=method.structure, dense=dense, setup=setup, seed=cell.seed
             )
-            described = {
-                "strategy": method.name,
-                "target_compression": cell.compression,
-                "seed": cell.seed,
-                "settings": settings,
-            }
-            write_json(staging / LATENCY_FILE, {**described, **record})
+            labelled = CellLatencyFile.of(
+                record, strategy=method.name, target_compression=cell.compression
+            )
+            labelled.write(staging / LATENCY_FILE)
 
         # Always in this process, one cell after the other: timings taken side by side would
         # slow each other down.
