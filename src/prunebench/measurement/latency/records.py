@@ -89,14 +89,14 @@ class Hardware(Record):
         """The hardware of this machine and ``device``."""
         described = environment(device)
         return cls(
-            cpu=described["cpu"],
+            cpu=described.cpu,
             logical_cpus=str(os.cpu_count()),
-            threads=described["threads"],
-            torch=described["torch"],
+            threads=described.threads,
+            torch=described.torch,
             device=str(device),
             gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-            cpu_capability=str(described["cpu_capability"]),
-            cpu_numerics=described["cpu_numerics"]["mode"],
+            cpu_capability=str(described.cpu_capability),
+            cpu_numerics=described.cpu_numerics["mode"],
         )
 
 
