@@ -15,7 +15,7 @@ from prunebench.reporting.figures import (
     plot_measured_speedup,
 )
 from prunebench.reporting.methods import Methods, allocation_pairs
-from prunebench.reporting.report import render_report
+from prunebench.reporting.report.render import render_report
 from prunebench.reporting.speed import (
     MeasuredSpeed,
     latency_cells_table,

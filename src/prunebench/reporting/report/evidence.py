@@ -1,0 +1,82 @@
+"""The report's Checklist section: Appendix B of Blalock et al. (2020), judged from this run.
+
+The checklist itself (:mod:`prunebench.reporting.checklist`) knows nothing of tables: here the
+run's rows, control, setup and figures become its :class:`RunEvidence`.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
+from prunebench.reporting.methods import Methods
+from prunebench.reporting.report.formatting import INTERVAL
+from prunebench.reporting.speed import FIGURE_NAME
+from prunebench.reporting.tables import finite
+
+# Where the model comes from, for the checklist's architecture items.
+MODEL_CITATIONS = {
+    "lenet5": "LeNet-5-Caffe (LeCun et al. 1998, as in Caffe's example: conv 20, conv 50, "
+    "fc 500, fc 10)",
+    "lenet300_100": "LeNet-300-100 (LeCun et al. 1998)",
+    "vgg_bn_drop": "CIFAR-VGG with batch norm and dropout (Zagoruyko 2015)",
+    **{
+        f"resnet{depth}": f"CIFAR ResNet-{depth} with option-A shortcuts (He et al. 2016)"
+        for depth in (20, 32, 44, 56, 110)
+    },
+    **{
+        f"resnet{depth}": f"torchvision ResNet-{depth} (He et al. 2016)"
+        for depth in (18, 34, 50, 101, 152)
+    },
+}
+
+
+def checklist_lines(
+    rows: pd.DataFrame,
+    control: Mapping[str, Any],
+    setup: Mapping[str, Any],
+    methods: Methods,
+    figures: Mapping[str, str],
+) -> list[str]:
+    """The legend, then every item of the checklist by group, judged from this run."""
+    return render_checklist(checklist(_run_evidence(rows, control, setup, methods, figures)))
+
+
+def _run_evidence(
+    rows: pd.DataFrame,
+    control: Mapping[str, Any],
+    setup: Mapping[str, Any],
+    methods: Methods,
+    figures: Mapping[str, str],
+) -> RunEvidence:
+    """What the checklist needs to know of the run (``rows``: the grouped table of its methods)."""
+    evaluated = rows[rows["strategy"] == methods.strategy]
+    environment = setup.get("environment", {})
+    seeds = int(rows["n_seeds"].min()) if len(rows) else 0
+    return RunEvidence(
+        methods=methods,
+        targets=sorted(float(value) for value in evaluated["target_compression"]),
+        seeds_per_point=seeds,
+        control_top1=control.get("top1") if finite(control.get("top1")) else None,
+        evaluated_top1=dict(
+            zip(evaluated["target_compression"].astype(float), evaluated["top1_mean"], strict=True)
+        ),
+        has_top5=_all_finite(rows["top5_mean"]) and finite(control.get("top5")),
+        has_speedup=_all_finite(rows["compression"]) and _all_finite(rows["speedup"]),
+        interval=f"tables: mean ± sample std over seeds; comparisons: {INTERVAL} (n = {seeds}); "
+        "figures: every seed, the mean and a 95% CI band",
+        dataset=str(setup.get("dataset", "n/a")),
+        model=str(setup.get("model", "n/a")),
+        model_citation=MODEL_CITATIONS.get(setup.get("model")),
+        finetune=setup.get("finetune") or {},
+        augmentation=setup.get("augmentation"),
+        environment={key: str(value) for key, value in environment.items()},
+        pretrained=str(setup.get("pretrained", {}).get("source", "n/a")),
+        # The measured-speed figure is not a tradeoff curve of accuracy.
+        figures=sum(1 for path in figures.values() if not str(path).endswith(FIGURE_NAME)),
+    )
+
+
+def _all_finite(values: pd.Series) -> bool:
+    return bool(len(values)) and bool(values.notna().all())
