@@ -16,6 +16,7 @@ from prunebench.reporting.figures import (
 )
 from prunebench.reporting.methods import Methods, allocation_pairs
 from prunebench.reporting.report.render import render_report
+from prunebench.reporting.report.setup import Pretrained, ReportSetup
 from prunebench.reporting.speed import (
     MeasuredSpeed,
     latency_cells_table,
@@ -38,6 +39,8 @@ __all__ = [
     "Disagreement",
     "MeasuredSpeed",
     "Methods",
+    "Pretrained",
+    "ReportSetup",
     "RunEvidence",
     "allocation_pairs",
     "budget_table",

@@ -29,6 +29,7 @@ from prunebench.reporting.methods import (
     UNSTRUCTURED,
     Methods,
 )
+from prunebench.reporting.report.setup import ReportSetup
 from prunebench.reporting.speed import MeasuredSpeed, hardware_summary
 
 XAxis = Literal["compression", "speedup"]
@@ -123,7 +124,7 @@ def plot_accuracy(
     path: str | os.PathLike[str],
     *,
     methods: Methods,
-    setup: Mapping[str, Any],
+    setup: ReportSetup,
     x: XAxis = "compression",
     metric: Metric = "top1",
 ) -> Figure:
@@ -173,7 +174,7 @@ def plot_accuracy(
         # Left-aligned: centred over the axes, a long title runs off the figure's left edge
         # once a wide legend (long method names) narrows the axes.
         axes.set_title(
-            f"{METRIC_LABELS[metric]} vs. {X_TITLES[x]}: {setup['model']} on {setup['dataset']}",
+            f"{METRIC_LABELS[metric]} vs. {X_TITLES[x]}: {setup.model} on {setup.dataset}",
             loc="left",
         )
         sizes = pd.concat([curve["n"] for curve in curves.values()])
@@ -360,7 +361,7 @@ def plot_measured_speedup(
     path: str | os.PathLike[str],
     *,
     methods: Methods,
-    setup: Mapping[str, Any],
+    setup: ReportSetup,
 ) -> Figure:
     """Measured against theoretical speedup, one panel per batch size; save it as a PNG.
 
@@ -414,7 +415,7 @@ def plot_measured_speedup(
         )
         repeats, warmup = speed.settings.get("repeats", "?"), speed.settings.get("warmup", "?")
         figure.suptitle(
-            f"Measured vs. theoretical speedup: {setup['model']} on {setup['dataset']}\n"
+            f"Measured vs. theoretical speedup: {setup.model} on {setup.dataset}\n"
             f"timed on {hardware_summary(speed.hardware)}; median of {repeats} runs after "
             f"{warmup} warm-up",
             x=0.01,

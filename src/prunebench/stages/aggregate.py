@@ -176,6 +176,8 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     """
     from prunebench.reporting import (
         Methods,
+        Pretrained,
+        ReportSetup,
         allocation_pairs,
         cells_table,
         compare,
@@ -248,23 +250,23 @@ def aggregate(config: Mapping[str, Any], *, results: Path, source: Path, data: P
     environment = {
         key: ", ".join(f"{name} {value}" for name, value in entry.items())
         if isinstance(entry, dict)
-        else entry
+        else str(entry)
         for key, entry in control.get("provenance", {}).items()
         if key != "params"
     }
-    setup = {
-        "benchmark": config["benchmark"],
-        "dataset": config["dataset"],
-        "model": config["model"],
-        "pretrained": {"source": describe_source(read_json(source)), "top1": control["top1"]},
+    setup = ReportSetup(
+        benchmark=config["benchmark"],
+        dataset=config["dataset"],
+        model=config["model"],
+        pretrained=Pretrained(source=describe_source(read_json(source)), top1=control["top1"]),
         # Checked above: every cell was finetuned with this recipe.
-        "finetune": evaluated[0]["inputs"]["recipe"],
-        "augmentation": read_json(data)["info"]["augmentation"],
-        "seeds": config["seeds"],
-        "compressions": config["compressions"],
-        "equal_budget": bool(config.get("equal_budget", False)),
-        "environment": environment,
-    }
+        finetune=evaluated[0]["inputs"]["recipe"],
+        augmentation=read_json(data)["info"]["augmentation"],
+        seeds=config["seeds"],
+        compressions=config["compressions"],
+        equal_budget=bool(config.get("equal_budget", False)),
+        environment=environment,
+    )
     figures = {}
     metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
     for metric in metrics:

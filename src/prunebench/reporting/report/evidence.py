@@ -12,6 +12,7 @@ import pandas as pd
 from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.formatting import INTERVAL
+from prunebench.reporting.report.setup import ReportSetup
 from prunebench.reporting.speed import FIGURE_NAME
 from prunebench.reporting.tables import finite
 
@@ -35,7 +36,7 @@ MODEL_CITATIONS = {
 def checklist_lines(
     rows: pd.DataFrame,
     control: Mapping[str, Any],
-    setup: Mapping[str, Any],
+    setup: ReportSetup,
     methods: Methods,
     figures: Mapping[str, str],
 ) -> list[str]:
@@ -46,13 +47,12 @@ def checklist_lines(
 def _run_evidence(
     rows: pd.DataFrame,
     control: Mapping[str, Any],
-    setup: Mapping[str, Any],
+    setup: ReportSetup,
     methods: Methods,
     figures: Mapping[str, str],
 ) -> RunEvidence:
     """What the checklist needs to know of the run (``rows``: the grouped table of its methods)."""
     evaluated = rows[rows["strategy"] == methods.strategy]
-    environment = setup.get("environment", {})
     seeds = int(rows["n_seeds"].min()) if len(rows) else 0
     return RunEvidence(
         methods=methods,
@@ -66,13 +66,13 @@ def _run_evidence(
         has_speedup=_all_finite(rows["compression"]) and _all_finite(rows["speedup"]),
         interval=f"tables: mean ± sample std over seeds; comparisons: {INTERVAL} (n = {seeds}); "
         "figures: every seed, the mean and a 95% CI band",
-        dataset=str(setup.get("dataset", "n/a")),
-        model=str(setup.get("model", "n/a")),
-        model_citation=MODEL_CITATIONS.get(setup.get("model")),
-        finetune=setup.get("finetune") or {},
-        augmentation=setup.get("augmentation"),
-        environment={key: str(value) for key, value in environment.items()},
-        pretrained=str(setup.get("pretrained", {}).get("source", "n/a")),
+        dataset=setup.dataset,
+        model=setup.model,
+        model_citation=MODEL_CITATIONS.get(setup.model),
+        finetune=setup.finetune,
+        augmentation=setup.augmentation,
+        environment=setup.environment,
+        pretrained=setup.pretrained.source,
         # The measured-speed figure is not a tradeoff curve of accuracy.
         figures=sum(1 for path in figures.values() if not str(path).endswith(FIGURE_NAME)),
     )

@@ -14,7 +14,7 @@ from prunebench.reporting.report.matched_controls import matched_control_lines
 from prunebench.reporting.report.measured_speed import speed_lines
 from prunebench.reporting.report.metric_disagreement import disagreement_lines
 from prunebench.reporting.report.results import comparison_lines, point_lines, seed_lines
-from prunebench.reporting.report.setup import setup_lines
+from prunebench.reporting.report.setup import ReportSetup, setup_lines
 from prunebench.reporting.report.training_budget import (
     budget_differences,
     budget_table_lines,
@@ -29,7 +29,7 @@ def render_report(
     cells: pd.DataFrame,
     grouped: pd.DataFrame,
     control: Mapping[str, Any],
-    setup: Mapping[str, Any],
+    setup: ReportSetup,
     *,
     methods: Methods,
     comparisons: Sequence[Comparison],
@@ -54,14 +54,14 @@ def render_report(
     seeds = sorted(cells["seed"].unique())
     budgets = budget_differences(cells, strategy, comparisons)
     lines = [
-        f"# Pruning benchmark: `{strategy}` on `{setup.get('benchmark', 'n/a')}`",
+        f"# Pruning benchmark: `{strategy}` on `{setup.benchmark}`",
         "",
         "## Answer",
         "",
         *verdict_lines(methods, comparisons, seeds, len(allocation), budgets),
         "",
         *matched_control_lines(methods, comparisons, allocation, budgets),
-        *unequal_budget_lines(methods, budgets, setup),
+        *unequal_budget_lines(methods, budgets, setup.equal_budget),
         *control_lines(strategy, control, comparisons),
         "",
         "## Setup",

@@ -9,7 +9,6 @@ the Answer names it, and explained once below the verdicts.
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -51,8 +50,12 @@ def budget_mark(reference: str, budgets: Budgets) -> str:
     return BUDGET_MARK if _differs(reference, budgets) else ""
 
 
-def unequal_budget_lines(methods: Methods, budgets: Budgets, setup: Mapping[str, Any]) -> list[str]:
-    """The note behind :data:`BUDGET_MARK`: who trained longer, by how much, and what to do."""
+def unequal_budget_lines(methods: Methods, budgets: Budgets, equal_budget: bool) -> list[str]:
+    """The note behind :data:`BUDGET_MARK`: who trained longer, by how much, and what to do.
+
+    ``equal_budget``: whether the run already gave one-shot methods the iterative method's
+    number of finetuning rounds.
+    """
     strategy = methods.strategy
     across = {name: value for (name, point), value in budgets.items() if point == AUC}
     flagged = [name for name in dict.fromkeys(name for name, _ in budgets)
@@ -68,12 +71,12 @@ def unequal_budget_lines(methods: Methods, budgets: Budgets, setup: Mapping[str,
         f"steps per cell is more than {BUDGET_TOLERANCE:.0%} away from that of {differences} "
         "(relative to each, over all their cells); part of such a difference in accuracy may "
         "come from training longer rather than from pruning better (see *Training budget* "
-        f"below). {_remedy(methods, [strategy, *flagged], setup)}",
+        f"below). {_remedy(methods, [strategy, *flagged], equal_budget)}",
         "",
     ]
 
 
-def _remedy(methods: Methods, names: Sequence[str], setup: Mapping[str, Any]) -> str:
+def _remedy(methods: Methods, names: Sequence[str], equal_budget: bool) -> str:
     """What would even out the budgets of ``names``, given the run's ``equal_budget``."""
     if all(methods.part(name, "schedule") in (None, ONE_SHOT) for name in names):
         # equal_budget gives one-shot methods more rounds; it cannot help where no method
@@ -82,7 +85,7 @@ def _remedy(methods: Methods, names: Sequence[str], setup: Mapping[str, Any]) ->
             "Every one of these methods is one-shot: the gap comes from early stopping (the "
             "recipe's `patience`), not from a schedule."
         )
-    if setup.get("equal_budget"):
+    if equal_budget:
         return (
             "This run already finetunes one-shot methods for as many rounds of the recipe as the "
             "iterative method (`equal_budget` true): what remains comes from the schedules "
