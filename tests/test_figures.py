@@ -19,7 +19,8 @@ from method_properties import PROPERTIES, parts
 from scipy import stats
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
+from prunebench.reporting.figures.accuracy import plot_accuracy
+from prunebench.reporting.figures.style import method_color, method_marker
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.setup import Pretrained, ReportSetup
 from prunebench.reporting.tables import cells_table

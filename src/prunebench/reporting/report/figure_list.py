@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-# How to read the accuracy figures (:func:`~prunebench.reporting.figures.plot_accuracy`).
+# How to read the accuracy figures (:func:`~prunebench.reporting.figures.accuracy.plot_accuracy`).
 ACCURACY_NOTE = (
     "Points: each seed; line: mean over seeds; band: 95% confidence interval of the mean "
     "(Student t). The dashed horizontal line is the unpruned control. A band is one "

@@ -58,8 +58,9 @@ def unequal_budget_lines(methods: Methods, budgets: Budgets, equal_budget: bool)
     """
     strategy = methods.strategy
     across = {name: value for (name, point), value in budgets.items() if point == AUC}
-    flagged = [name for name in dict.fromkeys(name for name, _ in budgets)
-               if _differs(name, budgets)]  # fmt: skip
+    flagged = [
+        name for name in dict.fromkeys(name for name, _ in budgets) if _differs(name, budgets)
+    ]
     if not flagged:
         return []
     differences = ", ".join(
