@@ -12,15 +12,8 @@ from typing import Any, NamedTuple
 
 import seaborn as sns
 
-from prunebench.reporting.methods import (
-    CHANNEL,
-    GRADUAL,
-    ITERATIVE,
-    LAYERWISE,
-    ONE_SHOT,
-    UNSTRUCTURED,
-    Methods,
-)
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
+from prunebench.reporting.methods import Methods
 
 Color = tuple[float, float, float]
 _TAB10 = sns.color_palette("tab10", 10)
@@ -46,12 +39,12 @@ LAYERWISE_LIGHTEN = 0.45
 # (structure, schedule) -> marker: circles for unstructured one-shot pruning, squares for
 # channels, diamonds for iterative and triangles for gradual schedules; others a star.
 MARKERS = {
-    (UNSTRUCTURED, ONE_SHOT): "o",
-    (CHANNEL, ONE_SHOT): "s",
-    (UNSTRUCTURED, ITERATIVE): "D",
-    (CHANNEL, ITERATIVE): "P",
-    (UNSTRUCTURED, GRADUAL): "v",
-    (CHANNEL, GRADUAL): "^",
+    (Structure.UNSTRUCTURED, PruningSchedule.ONE_SHOT): "o",
+    (Structure.CHANNEL, PruningSchedule.ONE_SHOT): "s",
+    (Structure.UNSTRUCTURED, PruningSchedule.ITERATIVE): "D",
+    (Structure.CHANNEL, PruningSchedule.ITERATIVE): "P",
+    (Structure.UNSTRUCTURED, PruningSchedule.GRADUAL): "v",
+    (Structure.CHANNEL, PruningSchedule.GRADUAL): "^",
 }
 _OTHER_MARKER = "*"
 # What each marker stands for, in the legend's key.
@@ -79,7 +72,7 @@ def method_color(method: str, methods: Methods | None = None) -> Color:
         key = score if score is not None else method
         color = _SPARE_COLORS[zlib.crc32(key.encode()) % len(_SPARE_COLORS)]
     allocation = methods.part(method, "allocation") if methods is not None else None
-    if allocation == LAYERWISE:
+    if allocation == Allocation.LAYERWISE:
         return tuple(channel + LAYERWISE_LIGHTEN * (1.0 - channel) for channel in color)
     return tuple(color)
 

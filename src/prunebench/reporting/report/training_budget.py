@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.reporting.budget import (
     BUDGET_TOLERANCE,
     EQUALISE,
@@ -19,7 +20,7 @@ from prunebench.reporting.budget import (
     differs,
     steps_difference,
 )
-from prunebench.reporting.methods import ONE_SHOT, Methods
+from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.formatting import method_label
 from prunebench.reporting.statistics import AUC, CONTROL, Comparison
 
@@ -79,7 +80,7 @@ def unequal_budget_lines(methods: Methods, budgets: Budgets, equal_budget: bool)
 
 def _remedy(methods: Methods, names: Sequence[str], equal_budget: bool) -> str:
     """What would even out the budgets of ``names``, given the run's ``equal_budget``."""
-    if all(methods.part(name, "schedule") in (None, ONE_SHOT) for name in names):
+    if all(methods.part(name, "schedule") in (None, PruningSchedule.ONE_SHOT) for name in names):
         # equal_budget gives one-shot methods more rounds; it cannot help where no method
         # has rounds, and the gap is early stopping's.
         return (
