@@ -717,12 +717,13 @@ def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict,
     for cell in make_cells(seeds, compressions):
         budget = iterative if cell["strategy"] == "lamp" else cell["budget"]
         records.append(cell | {"inputs": inputs, "budget": budget})
-    for control_name, (top1s, speedups) in MATCHED_CURVES.items():
+    for matched, (top1s, speedups) in MATCHED_CURVES.items():
         for target in compressions:
             index = COMPRESSIONS.index(target)
             for seed in seeds:
-                cell = make_cell(control_name, target, seed, top1s[index] / 100 - 0.001 * seed,
-                                 speedups[index])  # fmt: skip
+                cell = make_cell(
+                    matched, target, seed, top1s[index] / 100 - 0.001 * seed, speedups[index]
+                )
                 records.append(cell | {"inputs": inputs})
     results = tmp_path / "results"
     by_method = {}
