@@ -8,9 +8,11 @@ falls from the unpruned control, in ``control``), **Setup** (``setup``), **Resul
 tables, every seed, every comparison, in ``results``; the training budget table, in
 ``training_budget``), **Measured speed** (``measured_speed``), **Figures** (``figure_list``),
 **Metric disagreement** (``metric_disagreement``) and the **Checklist** of Blalock et al. (2020),
-Appendix B (``evidence``). ``formatting`` writes numbers, intervals and method names alike in
-every section. Every sentence is computed from this run's cells, so a run with one seed or three
-compressions says so in its own report.
+Appendix B (:mod:`prunebench.reporting.checklist`, judged from what ``evidence`` gathers).
+``formatting`` writes numbers, intervals and method names alike in every section; ``setup`` also
+defines :class:`~prunebench.reporting.report.setup.ReportSetup`, the run's setup that the report
+and the figures describe. Every sentence is computed from this run's cells, so a run with one
+seed or three compressions says so in its own report.
 
 What kind of method each one is (its score, allocation, structure, schedule) comes from
 :class:`~prunebench.reporting.methods.Methods`, never from its name.

@@ -1,4 +1,4 @@
-"""The report's Checklist section: Appendix B of Blalock et al. (2020), judged from this run.
+"""The report's hookup to the checklist (Appendix B of Blalock et al. 2020): this run's evidence.
 
 The checklist itself (:mod:`prunebench.reporting.checklist`) knows nothing of tables: here the
 run's rows, control, setup and figures become its :class:`RunEvidence`.
@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from prunebench.reporting.checklist import RunEvidence, checklist, render_checklist
+from prunebench.reporting.checklist import RunEvidence
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.formatting import INTERVAL
 from prunebench.reporting.report.setup import ReportSetup
@@ -33,18 +33,7 @@ MODEL_CITATIONS = {
 }
 
 
-def checklist_lines(
-    rows: pd.DataFrame,
-    control: Mapping[str, Any],
-    setup: ReportSetup,
-    methods: Methods,
-    figures: Mapping[str, str],
-) -> list[str]:
-    """The legend, then every item of the checklist by group, judged from this run."""
-    return render_checklist(checklist(_run_evidence(rows, control, setup, methods, figures)))
-
-
-def _run_evidence(
+def run_evidence(
     rows: pd.DataFrame,
     control: Mapping[str, Any],
     setup: ReportSetup,

@@ -5,10 +5,11 @@ from typing import Any
 
 import pandas as pd
 
+from prunebench.reporting.checklist import checklist, render_checklist
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.answer import verdict_lines
 from prunebench.reporting.report.control import control_lines
-from prunebench.reporting.report.evidence import checklist_lines
+from prunebench.reporting.report.evidence import run_evidence
 from prunebench.reporting.report.figure_list import figure_lines
 from prunebench.reporting.report.matched_controls import matched_control_lines
 from prunebench.reporting.report.measured_speed import speed_lines
@@ -40,9 +41,11 @@ def render_report(
     """The run's Markdown report.
 
     ``cells`` has one row per cell (every seed; its ``budget_*`` columns give the training
-    budget), ``grouped`` the mean and std per point; ``methods`` the run's methods and their
-    declared properties; ``comparisons`` are :func:`prunebench.reporting.statistics.compare` of
-    the method under evaluation with the baselines, the matched controls and the control;
+    budget), ``grouped`` the mean and std per point; ``control`` the unpruned control's metrics
+    record; ``setup`` what the run was (:class:`ReportSetup`); ``methods`` the run's methods and
+    their declared properties; ``comparisons`` are :func:`prunebench.reporting.statistics.compare`
+    of the method under evaluation with the baselines, the matched controls and the unpruned
+    control;
     ``allocation`` maps a matched control to its comparison, across the curve, with the baseline
     that shares its way of choosing weights within a layer (the effect of the method's allocation
     alone). ``figures`` maps a caption to a path relative to the report. ``speed`` holds the
@@ -97,6 +100,6 @@ def render_report(
         "",
         "## Checklist (Blalock et al. 2020, Appendix B)",
         "",
-        *checklist_lines(rows, control, setup, methods, figures),
+        *render_checklist(checklist(run_evidence(rows, control, setup, methods, figures))),
     ]
     return "\n".join(lines) + "\n"
