@@ -19,8 +19,10 @@ from method_properties import PROPERTIES, parts
 from scipy import stats
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.reporting.figures import method_color, method_marker, plot_accuracy
+from prunebench.reporting.figures.accuracy import plot_accuracy
+from prunebench.reporting.figures.style import method_color, method_marker
 from prunebench.reporting.methods import Methods
+from prunebench.reporting.report.setup import Pretrained, ReportSetup
 from prunebench.reporting.tables import cells_table
 
 TARGETS = [2, 4, 8, 16, 32]
@@ -43,7 +45,18 @@ METHODS = Methods("lamp", BASELINES, MATCHED, PROPERTIES)
 # Seed offsets (percentage points), growing with compression as real spreads do.
 OFFSETS = [-0.25, 0.05, 0.3]
 CONTROL = {"top1": 0.9012, "top5": 0.9981}
-SETUP = {"model": "lenet5", "dataset": "fashion_mnist_sample"}
+SETUP = ReportSetup(
+    benchmark="fashion_mnist_sample_lenet5",
+    dataset="fashion_mnist_sample",
+    model="lenet5",
+    pretrained=Pretrained(source="trained in the pipeline", top1=0.9012),
+    finetune={},
+    augmentation="none",
+    seeds=SEEDS,
+    compressions=TARGETS,
+    equal_budget=False,
+    environment={},
+)
 
 
 def make_cells(seeds=SEEDS, methods=CURVES) -> pd.DataFrame:

@@ -240,7 +240,7 @@ def test_a_recipe_changed_in_code_reruns_training_of_every_method(repo):
 
 
 def test_a_reporting_change_reruns_only_aggregate(repo):
-    report = repo / "src/prunebench/reporting/report.py"
+    report = repo / "src/prunebench/reporting/report/render.py"
     report.write_text(report.read_text() + "\n# a reporting-only edit\n")
     assert ran(sh(repo, "dvc", "repro").stdout) == {"aggregate"}
     commit(repo, "reporting edit")

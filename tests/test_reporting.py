@@ -17,6 +17,8 @@ import pytest
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting import (
     Methods,
+    Pretrained,
+    ReportSetup,
     allocation_pairs,
     budget_table,
     cells_table,
@@ -66,16 +68,18 @@ PROPERTIES = {
 }
 METHODS = Methods("lamp", BASELINES, (), PROPERTIES)
 CONTROL = {"strategy": "control", "target_compression": 1, "top1": 0.9012, "top5": 0.9981}
-SETUP = {
-    "benchmark": "fashion_mnist_sample_lenet5",
-    "dataset": "fashion_mnist_sample",
-    "model": "lenet5",
-    "pretrained": {"source": "trained in the pipeline", "top1": 0.9012},
-    "finetune": {"optimizer": "adam", "learning_rate": 3e-4, "batch_size": 64, "epochs": 4},
-    "seeds": [0, 1],
-    "compressions": COMPRESSIONS,
-    "environment": {"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu"},
-}
+SETUP = ReportSetup(
+    benchmark="fashion_mnist_sample_lenet5",
+    dataset="fashion_mnist_sample",
+    model="lenet5",
+    pretrained=Pretrained(source="trained in the pipeline", top1=0.9012),
+    finetune={"optimizer": "adam", "learning_rate": 3e-4, "batch_size": 64, "epochs": 4},
+    augmentation="none",
+    seeds=[0, 1],
+    compressions=COMPRESSIONS,
+    equal_budget=False,
+    environment={"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu"},
+)
 FIGURES = {
     "Top-1 accuracy vs. compression": "plots/accuracy_vs_compression.png",
     "Top-1 accuracy vs. theoretical speedup": "plots/accuracy_vs_speedup.png",
@@ -391,7 +395,7 @@ def full_run(seeds=(0, 1, 2), compressions=COMPRESSIONS) -> tuple[pd.DataFrame, 
             if c.point == "auc"
         )
     }
-    setup = {**SETUP, "seeds": list(seeds), "augmentation": "none"}
+    setup = dataclasses.replace(SETUP, seeds=list(seeds))
     arguments = dict(
         methods=Methods("lamp", BASELINES, matched, PROPERTIES),
         comparisons=comparisons,
@@ -468,6 +472,26 @@ def test_the_report_follows_the_data_with_few_seeds_and_points():
 
 
 # --- What each method is: read from its declared properties -------------------------------------
+
+
+def test_the_report_setup_is_the_dict_the_report_and_figures_read():
+    data = SETUP.to_json()
+    keys = "benchmark dataset model pretrained finetune augmentation seeds compressions"
+    assert list(data) == [*keys.split(), "equal_budget", "environment"]
+    assert data["pretrained"] == {"source": "trained in the pipeline", "top1": 0.9012}
+    assert ReportSetup.from_json(data) == SETUP
+    del data["seeds"]
+    with pytest.raises(PrunebenchError, match="report setup lacks the field 'seeds'"):
+        ReportSetup.from_json(data)
+
+
+def test_the_setup_section_states_the_grid_and_the_budget_rule():
+    table, arguments = full_run()
+    setup = render(table, arguments).split("## Setup")[1].split("## Results")[0]
+    assert "- Pretrained model: trained in the pipeline (top-1 90.12%)" in setup
+    assert "- Seeds: 0, 1, 2 (n = 3); target compressions: 2, 4, 8, 16, 32" in setup
+    assert "- Training budget: not equalised (`equal_budget` false)" in setup
+    assert "- Environment: prunebench 0.1.0, torch 2.5.1, device cpu" in setup
 
 
 def test_allocation_pairs_come_from_the_declared_properties():
@@ -557,7 +581,7 @@ def budget_run(lamp_steps: int, schedule="iterative", **setup) -> tuple[pd.DataF
     table, arguments = full_run()
     table = table.copy()
     table.loc[table["strategy"] == "lamp", "budget_steps"] = lamp_steps
-    arguments["setup"] = {**arguments["setup"], **setup}
+    arguments["setup"] = dataclasses.replace(arguments["setup"], **setup)
     lamp = parts("lamp", schedule=schedule)
     arguments["methods"] = dataclasses.replace(
         arguments["methods"], properties=PROPERTIES | {"lamp": lamp}
@@ -603,7 +627,8 @@ def test_a_budget_within_ten_percent_is_not_flagged():
     _, report = budget_run(176)
     section = report.split("### Every comparison")[1].split("## Figures")[0]
     assert "differs" not in section and "| +10% |" in section
-    assert "†" not in report and "equal_budget=true" not in report
+    answer = report.split("## Answer")[1].split("## Setup")[0]
+    assert "†" not in report and "equal_budget=true" not in answer
 
 
 def test_with_equal_budget_already_on_the_report_says_so():
@@ -618,7 +643,8 @@ def test_with_equal_budget_already_on_the_report_says_so():
 def test_between_one_shot_methods_the_budget_gap_is_early_stoppings():
     _, report = budget_run(80, schedule="one_shot")
     assert "| differs (-50%) |" in report
-    assert "the gap comes from early stopping" in report and "equal_budget=true" not in report
+    answer = report.split("## Answer")[1].split("## Setup")[0]
+    assert "the gap comes from early stopping" in answer and "equal_budget=true" not in answer
 
 
 def test_budget_table_per_method():
@@ -685,18 +711,19 @@ def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict,
     matched controls. Returns the aggregate config and the step's keyword arguments.
     """
     name, compressions = EXTERNAL, list(compressions)
-    inputs = {"recipe": SETUP["finetune"], "pretrained_sha256": "p" * 64, "data_sha256": "d" * 64}
+    inputs = {"recipe": SETUP.finetune, "pretrained_sha256": "p" * 64, "data_sha256": "d" * 64}
     records = []
     iterative = {"epochs": 6, "steps": 480, "rounds": 3}
     for cell in make_cells(seeds, compressions):
         budget = iterative if cell["strategy"] == "lamp" else cell["budget"]
         records.append(cell | {"inputs": inputs, "budget": budget})
-    for control_name, (top1s, speedups) in MATCHED_CURVES.items():
+    for matched, (top1s, speedups) in MATCHED_CURVES.items():
         for target in compressions:
             index = COMPRESSIONS.index(target)
             for seed in seeds:
-                cell = make_cell(control_name, target, seed, top1s[index] / 100 - 0.001 * seed,
-                                 speedups[index])  # fmt: skip
+                cell = make_cell(
+                    matched, target, seed, top1s[index] / 100 - 0.001 * seed, speedups[index]
+                )
                 records.append(cell | {"inputs": inputs})
     results = tmp_path / "results"
     by_method = {}
@@ -717,7 +744,7 @@ def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict,
     data = tmp_path / "dataset.json"
     data.write_text(json.dumps({"info": {"augmentation": "none"}}))
     config = {
-        "benchmark": SETUP["benchmark"], "dataset": SETUP["dataset"], "model": SETUP["model"],
+        "benchmark": SETUP.benchmark, "dataset": SETUP.dataset, "model": SETUP.model,
         "seeds": list(seeds), "compressions": compressions, "strategy": name,
         "baselines": BASELINES, "matched_controls": list(MATCHED_CURVES), "equal_budget": False,
         "strategies": PROPERTIES | {name: parts("lamp", schedule="iterative", rounds=3)},

@@ -21,6 +21,7 @@ from test_reporting import (
     CURVES,
     EXTERNAL,
     MATCHED_CURVES,
+    SETUP,
     write_cells,
     write_run,
 )
@@ -248,9 +249,7 @@ def test_the_figure_draws_means_on_log2_axes_with_the_diagonal(tmp_path):
     speed = measured_speed(records, control_record(), cells, grouped_table(cells))
     assert speed.evaluation_batch == 1000 and not speed.evaluation_batch_known
     path = tmp_path / "speed.png"
-    figure = plot_measured_speedup(
-        speed, path, methods=methods, setup={"model": "lenet5", "dataset": "fashion_mnist"}
-    )
+    figure = plot_measured_speedup(speed, path, methods=methods, setup=SETUP)
     assert path.stat().st_size > 20_000
     panels = figure.axes
     assert [axes.get_title(loc="left") for axes in panels] == [

@@ -8,14 +8,12 @@ where each returned table, dict and figure is written.
 from prunebench.reporting.budget import budget_table, steps_difference
 from prunebench.reporting.checklist import ChecklistItem, RunEvidence, checklist, render_checklist
 from prunebench.reporting.disagreement import Disagreement, metric_disagreement
-from prunebench.reporting.figures import (
-    method_color,
-    method_marker,
-    plot_accuracy,
-    plot_measured_speedup,
-)
+from prunebench.reporting.figures.accuracy import plot_accuracy
+from prunebench.reporting.figures.speedup import plot_measured_speedup
+from prunebench.reporting.figures.style import method_color, method_marker
 from prunebench.reporting.methods import Methods, allocation_pairs
-from prunebench.reporting.report import render_report
+from prunebench.reporting.report.render import render_report
+from prunebench.reporting.report.setup import Pretrained, ReportSetup
 from prunebench.reporting.speed import (
     MeasuredSpeed,
     latency_cells_table,
@@ -38,6 +36,8 @@ __all__ = [
     "Disagreement",
     "MeasuredSpeed",
     "Methods",
+    "Pretrained",
+    "ReportSetup",
     "RunEvidence",
     "allocation_pairs",
     "budget_table",

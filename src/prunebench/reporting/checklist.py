@@ -18,22 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prunebench.reporting.methods import (
-    GLOBAL,
-    LAYERWISE,
-    ONE_SHOT,
-    UNSTRUCTURED,
-    Methods,
-)
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
+from prunebench.reporting.methods import Methods
 from prunebench.reporting.tables import finite, percent, recipe_text
 
 # The paper's random and magnitude baselines, by the parts a strategy declares: unstructured,
 # one-shot, with a global or a uniform layerwise allocation. Any other baseline (a gradient
 # score, channels, an iterative schedule, ...) counts as "another technique".
 PLAIN_SCORES = ("random", "magnitude")
-PLAIN_ALLOCATIONS = (GLOBAL, LAYERWISE)
-# The SPEC's names of the matched controls choosing at random and by magnitude, named in the
-# checklist's advice where a run lacks one (which control is which is read from its score).
+PLAIN_ALLOCATIONS = (Allocation.GLOBAL, Allocation.LAYERWISE)
+# The registry's names of the matched controls choosing at random and by magnitude, named in the
+# checklist's advice where a run lacks one (which is which is read from its declared score).
 MATCHED_RANDOM = "matched_random"
 MATCHED_MAGNITUDE = "matched_mag"
 
@@ -49,7 +44,7 @@ METHOD, EXPERIMENT, RESULT, COMPARED = (
 )
 # A drop of at least this much top-1 (a fraction) at the largest target counts as "substantial".
 EXTREME_DROP = 0.05
-# The paper ran three seeds per point; SPEC asks for five or more operating points.
+# The paper ran three seeds per point and recommends five or more operating points.
 MIN_SEEDS = 3
 MIN_OPERATING_POINTS = 5
 
@@ -387,7 +382,7 @@ def _error_bar_item(run: RunEvidence) -> ChecklistItem:
 
 
 def _comparison_items(run: RunEvidence) -> list[ChecklistItem]:
-    global_random = _baselines_of(run, score="random", allocation=GLOBAL)
+    global_random = _baselines_of(run, score="random", allocation=Allocation.GLOBAL)
     plain_magnitude = _baselines_of(run, score="magnitude")
     plain = set(_baselines_of(run, score=None))
     others = [
@@ -487,7 +482,9 @@ def _baselines_of(run: RunEvidence, score: str | None, allocation: str | None = 
     methods = run.methods
     return [
         name
-        for name in methods.with_parts(methods.baselines, structure=UNSTRUCTURED, schedule=ONE_SHOT)
+        for name in methods.with_parts(
+            methods.baselines, structure=Structure.UNSTRUCTURED, schedule=PruningSchedule.ONE_SHOT
+        )
         if name != run.strategy
         and methods.part(name, "score") in ((score,) if score else PLAIN_SCORES)
         and methods.part(name, "allocation") in ((allocation,) if allocation else PLAIN_ALLOCATIONS)

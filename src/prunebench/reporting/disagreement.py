@@ -20,7 +20,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from prunebench.reporting.methods import GLOBAL, LAYERWISE, Methods
+from prunebench.foundations.taxonomy import Allocation
+from prunebench.reporting.methods import Methods
 from prunebench.reporting.statistics import paired_interval
 
 
@@ -140,8 +141,8 @@ def _allocations_of_one_method(methods: Methods, global_one: str, layerwise_one:
     )
     return (
         same
-        and methods.part(global_one, "allocation") == GLOBAL
-        and methods.part(layerwise_one, "allocation") == LAYERWISE
+        and methods.part(global_one, "allocation") == Allocation.GLOBAL
+        and methods.part(layerwise_one, "allocation") == Allocation.LAYERWISE
     )
 
 

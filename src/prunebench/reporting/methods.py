@@ -1,13 +1,14 @@
 """The methods of one run and what each of them is, as its strategy declares it.
 
-A strategy is built from the parts of the paper's taxonomy (SPEC, "Strategies"): a ``score``
-(magnitude, gradient, random, ...), an ``allocation`` (global or layerwise; ``matched`` for the
-matched controls, which take the evaluated method's per-layer counts), a ``structure``
-(unstructured or channel) and a ``schedule`` (one-shot, iterative or gradual), plus ``options``,
-its hyperparameters. The resolve stage writes them for every method of the run into the
-aggregate stage's config (``strategies``); reporting reads them here and never guesses them from
-a name, so a researcher's own ``package.module:attribute`` strategy is drawn, paired and judged
-like a registry one.
+A strategy is built from the parts of the pruning taxonomy of Blalock et al. (2020, section 2;
+:mod:`prunebench.foundations.taxonomy`): a ``score`` (magnitude, gradient, random, ...), an
+``allocation`` (global or layerwise; ``matched`` for the matched controls, which take the
+evaluated method's per-layer counts), a ``structure`` (unstructured or channel) and a
+``schedule`` (one-shot, iterative or gradual), plus ``options``, its hyperparameters. The
+resolve stage writes them for every method of the run into the aggregate stage's config
+(``strategies``); reporting reads them here and never guesses them from a name, so a
+researcher's own ``package.module:attribute`` strategy is drawn, paired and judged like a
+registry one. Parts compare equal to the taxonomy's enums (``Allocation.GLOBAL == "global"``).
 
 This module imports nothing heavy: the aggregate step uses it before it needs pandas.
 """
@@ -17,12 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
 
 # The four parts every method declares (``options`` may be empty, so it is not required).
 PARTS = ("score", "allocation", "structure", "schedule")
-GLOBAL, LAYERWISE, MATCHED = "global", "layerwise", "matched"
-UNSTRUCTURED, CHANNEL = "unstructured", "channel"
-ONE_SHOT, ITERATIVE, GRADUAL = "one_shot", "iterative", "gradual"
 
 
 @dataclass(frozen=True)
@@ -104,17 +103,17 @@ def allocation_pairs(methods: Methods) -> list[tuple[str, str]]:
     Their comparison is then the effect of the evaluated method's per-layer allocation alone.
     With the registry's declarations this pairs ``matched_mag`` with ``global_mag`` and
     ``matched_random`` with ``random``; where several baselines qualify the first listed is
-    taken, and a control with none is left unpaired.
+    taken, and a matched control with none is left unpaired.
     """
     pairs = []
-    for control in methods.matched:
+    for matched in methods.matched:
         candidates = methods.with_parts(
             methods.baselines,
-            score=methods.part(control, "score"),
-            allocation=GLOBAL,
-            structure=UNSTRUCTURED,
-            schedule=ONE_SHOT,
+            score=methods.part(matched, "score"),
+            allocation=Allocation.GLOBAL,
+            structure=Structure.UNSTRUCTURED,
+            schedule=PruningSchedule.ONE_SHOT,
         )
-        if methods.part(control, "score") is not None and candidates:
-            pairs.append((control, candidates[0]))
+        if methods.part(matched, "score") is not None and candidates:
+            pairs.append((matched, candidates[0]))
     return pairs

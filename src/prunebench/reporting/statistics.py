@@ -1,8 +1,9 @@
 """Paired statistics that turn per-seed top-1 accuracies into verdicts.
 
-The method under evaluation is compared with each reference method (the baselines and the matched
-controls) and with the unpruned control. A seed fixes the data order for every method, so the
-evaluated method and a reference at one (target compression, seed) form a *pair*: the seed-to-seed
+The method under evaluation is compared with each baseline, each matched control and the unpruned
+control: each is the *reference* of its comparisons (``Comparison.reference``; ``"control"`` for
+the unpruned one). A seed fixes the data order for every method, so the evaluated method and a
+reference method at one (target compression, seed) form a *pair*: the seed-to-seed
 variation they share cancels in their difference, and the comparison is a one-sample t on the
 per-pair differences (the paired t test) rather than a two-sample test that would count that
 shared variation as noise.

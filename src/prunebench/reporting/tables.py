@@ -102,7 +102,7 @@ def plot_data(grouped: pd.DataFrame, control: Mapping[str, Any], methods: Method
 
     Accuracies are in percent. DVC overlays this file across experiments, so it carries the
     achieved (not target) compression and the speedup, the two x axes the paper asks for, and on
-    every row the unpruned control's top-1, which the plot template draws as a reference line.
+    every row the unpruned control's top-1, which the plot template draws as a dashed line.
     The matched controls are left out: they belong to the method, not to the field it is
     overlaid with.
     """

@@ -247,6 +247,8 @@ def compute(
     description (its augmentation goes into the report).
     """
     from prunebench.reporting import (
+        Pretrained,
+        ReportSetup,
         allocation_pairs,
         cells_table,
         compare,
@@ -314,26 +316,25 @@ def compute(
     environment = {
         key: ", ".join(f"{name} {value}" for name, value in entry.items())
         if isinstance(entry, dict)
-        else entry
+        else str(entry)
         for key, entry in control.get("provenance", {}).items()
         if key != "params"
     }
-    setup = {
-        "benchmark": config.benchmark,
-        "dataset": config.dataset,
-        "model": config.model,
-        "pretrained": {
-            "source": describe_source(PretrainedSource.read(source)),
-            "top1": control["top1"],
-        },
+    setup = ReportSetup(
+        benchmark=config.benchmark,
+        dataset=config.dataset,
+        model=config.model,
+        pretrained=Pretrained(
+            source=describe_source(PretrainedSource.read(source)), top1=control["top1"]
+        ),
         # Checked above: every cell was finetuned with this recipe.
-        "finetune": evaluated[0]["inputs"]["recipe"],
-        "augmentation": read_json(data)["info"]["augmentation"],
-        "seeds": config.seeds,
-        "compressions": config.compressions,
-        "equal_budget": config.equal_budget,
-        "environment": environment,
-    }
+        finetune=evaluated[0]["inputs"]["recipe"],
+        augmentation=read_json(data)["info"]["augmentation"],
+        seeds=config.seeds,
+        compressions=config.compressions,
+        equal_budget=config.equal_budget,
+        environment=environment,
+    )
     figures = {}
     metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
     for metric in metrics:

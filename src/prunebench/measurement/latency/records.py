@@ -46,7 +46,7 @@ class LatencySettings(Record):
     """How every model of a run is timed (params ``latency``): ``warmup`` untimed runs, then
     ``repeats`` timed ones, at each of ``batch_sizes``."""
 
-    kind = "latency settings"
+    described_as = "latency settings"
 
     batch_sizes: tuple[int, ...]
     repeats: int
@@ -69,7 +69,7 @@ class LatencySettings(Record):
 class Hardware(Record):
     """What a timing ran on, every value a string so that the record can enter a fingerprint."""
 
-    kind = "hardware"
+    described_as = "hardware"
 
     cpu: str
     logical_cpus: str
@@ -110,7 +110,7 @@ class LoadAverage(Record):
     timing taken under load is not a fact about the hardware, and this tells it apart.
     """
 
-    kind = "load average"
+    described_as = "load average"
 
     before: float | None
     after: float | None
@@ -125,7 +125,7 @@ class LayerTiming(Record):
     (``executions.GIVE_UP_FACTOR``).
     """
 
-    kind = "layer timing"
+    described_as = "layer timing"
 
     dense_ms: float
     dense_runs: int
@@ -138,7 +138,7 @@ class LayerTiming(Record):
 class CsrNotApplicable(Record):
     """A masked layer with no CSR kernel: ``csr`` says why (``"not applicable: groups=2"``)."""
 
-    kind = "layer timing"
+    described_as = "layer timing"
 
     csr: str
 
@@ -147,7 +147,7 @@ class CsrNotApplicable(Record):
 class ExecutionTiming(Timing):
     """An execution's timing at one batch size, with what the execution chose to run."""
 
-    kind = "execution timing"
+    described_as = "execution timing"
 
     layers: dict[str, Kernel] | None = field(default=None, metadata=OMIT_IF_NONE)
     """Sparse: the kernel each masked layer runs."""
@@ -163,7 +163,7 @@ class ExecutionTiming(Timing):
 class BatchLatency(Record):
     """One batch size of a cell: the dense control and every execution, timed together."""
 
-    kind = "batch latency"
+    described_as = "batch latency"
 
     dense: Timing
     executions: dict[str, ExecutionTiming | str]
@@ -179,7 +179,7 @@ class TimedParameters(Record):
     """Parameter counts: the dense model's, and those of the pruned model as timed (its nonzero
     parameters, or the physically smaller model's parameters)."""
 
-    kind = "timed parameters"
+    described_as = "timed parameters"
 
     dense: int
     timed: int
@@ -198,7 +198,7 @@ class LatencyConditions(Record):
 class ControlLatency(LatencyConditions):
     """The dense control's timing per batch size (``str(batch)``) and its parameter count."""
 
-    kind = "control latency"
+    described_as = "control latency"
 
     batches: dict[str, Timing]
     parameters: int
@@ -208,7 +208,7 @@ class ControlLatency(LatencyConditions):
 class CellLatency(LatencyConditions):
     """One pruned model's latency per batch size (``str(batch)``) against the dense control."""
 
-    kind = "cell latency"
+    described_as = "cell latency"
 
     structure: Structure
     seed: int
@@ -222,7 +222,7 @@ class ControlLatencyFile(ControlLatency):
     """``results/latency/control.json``: the control's latency and the fingerprint of what it
     timed (the stage re-times the control when that changes)."""
 
-    kind = "control latency record"
+    described_as = "control latency record"
 
     fingerprint: str
 
@@ -236,7 +236,7 @@ class CellLatencyFile(CellLatency):
     """``results/latency/<method>/<cell>/latency.json``: a cell's latency, with the cell's
     method and target compression."""
 
-    kind = "cell latency record"
+    described_as = "cell latency record"
 
     strategy: str
     target_compression: float
