@@ -41,6 +41,16 @@ def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask):
     assert mode(tmp_path / "cell") == 0o777 & ~umask
 
 
+def test_the_data_splits_get_the_mode_the_umask_gives(tmp_path, umask):
+    """They were written 0600 whatever the umask (safetensors' own writer)."""
+    from prunebench.data import load_dataset, materialize
+
+    dataset = load_dataset("fashion_mnist_sample", root=None, validation_size=100, split_seed=0)
+    materialize(dataset, tmp_path / "splits")
+    for path in sorted((tmp_path / "splits").iterdir()):
+        assert mode(path) == 0o666 & ~umask, path.name
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "report.md"
     target.write_text("old")

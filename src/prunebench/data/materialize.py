@@ -19,24 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from prunebench.data.dataset import Dataset, DatasetInfo, Split
 from prunebench.data.imagefolder import ImageFileSplit
 from prunebench.data.splits import SPLIT_NAMES
 from prunebench.data.tensors import TensorSplit
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import atomic_directory
+from prunebench.foundations.files import atomic_directory, save_state_dict, write_json
 
 FORMAT = "prunebench-dataset/1"
 DATASET_FILE = "dataset.json"
 INDEX_FILE = "index.json"
 TENSORS = "tensors"
 IMAGE_INDEX = "image_index"
-
-
-def _write_json(path: Path, content: Any) -> None:
-    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
 
 
 def materialize(dataset: Dataset, out_dir: str | Path) -> None:
@@ -52,11 +48,12 @@ def materialize(dataset: Dataset, out_dir: str | Path) -> None:
     with atomic_directory(out_dir) as staging:
         if kind == TENSORS:
             for name, split in splits.items():
-                tensors = {"images": split.images.contiguous(), "labels": split.labels.contiguous()}
-                save_file(tensors, staging / f"{name}.safetensors")
+                # The one writer of tensors: its files follow the umask like every other output.
+                tensors = {"images": split.images, "labels": split.labels}
+                save_state_dict(staging / f"{name}.safetensors", tensors)
         else:
-            _write_json(staging / INDEX_FILE, _image_index(splits))
-        _write_json(
+            write_json(staging / INDEX_FILE, _image_index(splits))
+        write_json(
             staging / DATASET_FILE,
             {
                 "format": FORMAT,
