@@ -59,7 +59,21 @@ def test_stages_do_not_depend_on_code_they_do_not_run():
         if name != "aggregate":
             assert not any("reporting" in path for path in closure), name
         if name in ("finetune", "finetune_baseline", "evaluate", "evaluate_baseline"):
-            assert not any("strategies" in path or "config.py" in path for path in closure), name
+            assert not any(
+                "strategies" in path or "pipeline/params.py" in path for path in closure
+            ), name
+    # Aggregate reads records: no model, mask, training or measuring code (nor torch) is in it.
+    aggregate = {
+        str(p.relative_to(ROOT)) for p in stage_closure(stage_script(STAGES["aggregate"]["cmd"]))
+    }
+    for room in (
+        "models/",
+        "sparsity/",
+        "training/loop.py",
+        "measurement/cost.py",
+        "measurement/measure.py",
+    ):
+        assert not any(room in path for path in aggregate), room
 
 
 def test_closure_follows_imports_in_functions_relative_imports_and_packages(tmp_path):

@@ -8,12 +8,14 @@ so that a difference between two machines can be explained.
 import platform
 from dataclasses import dataclass
 from functools import cache
-
-import torch
+from typing import TYPE_CHECKING
 
 import prunebench
 from prunebench.foundations.numerics import cpu_numerics
 from prunebench.foundations.typed import Record
+
+if TYPE_CHECKING:  # torch costs seconds to import; reading a record must not pay for it
+    import torch
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,10 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device: torch.device) -> Environment:
+def environment(device: "torch.device") -> Environment:
     """This process's environment, computing on ``device``."""
+    import torch
+
     described = str(device)
     if device.type == "cuda":
         described = f"cuda ({torch.cuda.get_device_name(device)})"
@@ -65,8 +69,10 @@ def environment(device: torch.device) -> Environment:
     )
 
 
-def choose_device(requested: str | None) -> torch.device:
+def choose_device(requested: str | None) -> "torch.device":
     """``None``/``"auto"``: CUDA when available, else the CPU; otherwise the named device."""
+    import torch
+
     if requested in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)

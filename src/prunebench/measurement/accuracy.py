@@ -3,27 +3,16 @@
 import contextlib
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.typed import Record
+from prunebench.measurement.records import Accuracy
 from prunebench.models.memory_format import channels_last
 
 TOP_K = 5
-
-
-@dataclass(frozen=True)
-class Accuracy(Record):
-    """How well a model does on a split: fractions correct, and the mean cross-entropy."""
-
-    top1: float
-    top5: float
-    """Top-5, or top-``num_classes`` for a model with fewer than five classes."""
-    loss: float
 
 
 def evaluate(

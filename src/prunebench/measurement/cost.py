@@ -23,13 +23,12 @@ are the paper's (Blalock et al. 2020, sections 3 and 7; ShrinkBench's MAC counti
 import contextlib
 import copy
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from prunebench.foundations.typed import Record
 from prunebench.measurement.accuracy import eval_mode
+from prunebench.measurement.records import ModelCost
 from prunebench.sparsity.masks import apply_masks, prunable_parameters
 from prunebench.sparsity.masks import mask_compression as mask_compression  # re-exported
 
@@ -152,24 +151,6 @@ def effective_compression(model: nn.Module, input_shape: Sequence[int]) -> float
     """Total parameters / (nonzero parameters - ineffective weights); >= the compression."""
     total, nonzero = parameter_counts(model)
     return total / (nonzero - ineffective_weights(model, input_shape))
-
-
-@dataclass(frozen=True)
-class ModelCost(Record):
-    """What a model costs, under the names its metrics record gives them."""
-
-    params_total: int
-    params_nonzero: int
-    compression: float
-    """``params_total / params_nonzero``."""
-    effective_compression: float
-    macs_dense: int
-    macs_nonzero: float
-    speedup: float
-    """The theoretical speedup: ``macs_dense / macs_nonzero``."""
-    activations_total: float
-    """Activation memory per sample (values fed into layers with parameters)."""
-    activations_nonzero: float
 
 
 def model_cost(

@@ -28,7 +28,7 @@ TRAINING_FILE = "training.json"
 CURVES_FOLDER = "live"
 """Finetune and fetch_pretrained: dvclive's per-epoch curves."""
 METRICS_FILE = "metrics.json"
-"""Evaluate: the cell's metrics record (``measurement.record``)."""
+"""Evaluate: the cell's metrics record (``measurement.records``)."""
 LATENCY_FILE = "latency.json"
 """Latency: the cell's timing record (``measurement.latency``)."""
 

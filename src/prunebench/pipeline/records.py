@@ -6,7 +6,7 @@
   reads);
 - :class:`PretrainedSource`: ``source.json`` beside the initial model (fetch_pretrained);
 - :class:`CellMetrics` and :class:`ControlMetrics`: a cell's ``metrics.json`` and
-  ``results/control.json``: the metrics record of ``prunebench.measurement.record`` with what
+  ``results/control.json``: the metrics record of ``prunebench.measurement.records`` with what
   the cell is and what it was produced from.
 
 Field names are the files' keys. In a cell's records, ``strategy`` holds the name of the cell's
@@ -19,7 +19,7 @@ from typing import Any
 
 from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.foundations.typed import OMIT_IF_NONE, Record
-from prunebench.measurement.record import ModelMetrics
+from prunebench.measurement.records import ModelMetrics
 from prunebench.training.recipe import Recipe
 
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from prunebench.data import Dataset, open_materialized
 from prunebench.foundations.files import check_writable, load_state_dict
-from prunebench.measurement.record import measure
+from prunebench.measurement.measure import measure
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, Runner, fingerprint, run_cells, tree_digest
 from prunebench.pipeline.configs import EvaluateConfig

@@ -22,7 +22,7 @@ from prunebench.foundations.files import (
     save_state_dict,
     sha256_file,
 )
-from prunebench.measurement.record import measure
+from prunebench.measurement.measure import measure
 from prunebench.models import create_model
 from prunebench.pipeline.cells import tree_digest
 from prunebench.pipeline.configs import FetchPretrainedConfig

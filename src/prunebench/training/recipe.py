@@ -17,12 +17,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.typed import Record
+
+if TYPE_CHECKING:  # a recipe is read by stages that never train (aggregate): no torch for them
+    import torch
+    from torch import nn
 
 
 class Optimizer(StrEnum):
@@ -123,12 +125,14 @@ class Recipe(Record):
         full = math.ceil(train_size / self.batch_size)
         return full if self.steps_per_epoch is None else min(full, self.steps_per_epoch)
 
-    def make_optimizer(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    def make_optimizer(self, parameters: "Iterable[nn.Parameter]") -> "torch.optim.Optimizer":
         """The recipe's optimizer over ``parameters`` (already on their training device).
 
         The fused implementation (one kernel per step rather than one per operation and
         parameter) is used on CPU and CUDA: it is about three times faster on LeNet-5.
         """
+        import torch
+
         parameters = list(parameters)
         fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
         if self.optimizer is Optimizer.ADAM:

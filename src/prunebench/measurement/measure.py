@@ -1,4 +1,4 @@
-"""A model's metrics record: its accuracy and cost on the test split, and what produced it.
+"""Measure a model: its accuracy and cost on the test split, and what produced it.
 
 The control (``results/control.json``) and every cell (``results/cells/.../metrics.json``) are
 measured by :func:`measure`, so they are comparable by construction. The pipeline adds what the
@@ -6,37 +6,17 @@ cell is (``prunebench.pipeline.records``).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from prunebench.foundations.environment import Environment, environment
-from prunebench.measurement.accuracy import Accuracy, evaluate
-from prunebench.measurement.cost import ModelCost, model_cost
+from prunebench.foundations.environment import environment
+from prunebench.measurement.accuracy import evaluate
+from prunebench.measurement.cost import model_cost
+from prunebench.measurement.records import ModelMetrics, Provenance
 
 METRICS_BATCH = 64  # real test images whose activations give the nonzero activation memory
-
-
-@dataclass(frozen=True)
-class Provenance(Environment):
-    """The environment a result was produced in, and the params it was produced from."""
-
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ModelMetrics(Accuracy, ModelCost):
-    """Test accuracy (``Accuracy``) and cost (``ModelCost``) of a model, with its provenance.
-
-    The fields are flat, as in the files: ``top1``, ``top5``, ``loss``, ``params_total``, ...
-    """
-
-    described_as = "metrics record"
-
-    num_classes: int
-    provenance: Provenance
 
 
 def measure(
