@@ -3,6 +3,8 @@
 import argparse
 from pathlib import Path
 
+from prunebench.pipeline import layout  # no torch: common still pins the numerics first
+
 from common import code_digest, device_from_environment, run, runner_from_environment
 
 
@@ -12,8 +14,8 @@ def main() -> None:
         "--finetuned", required=True, type=Path, help="the finetune stage's output (with masks)"
     )
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--config", default="resolved/evaluate.json", type=Path)
-    parser.add_argument("--data", default="data/splits", type=Path)
+    parser.add_argument("--config", default=layout.resolved_file("evaluate"), type=Path)
+    parser.add_argument("--data", default=layout.DATA_SPLITS, type=Path)
     args = parser.parse_args()
     from prunebench.pipeline.configs import EvaluateConfig
     from prunebench.stages.evaluate import evaluate_cells

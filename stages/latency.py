@@ -7,15 +7,17 @@ never mixed across machines and never touch the deterministic results.
 import argparse
 from pathlib import Path
 
+from prunebench.pipeline import layout  # no torch: common still pins the numerics first
+
 from common import code_digest, device_from_environment, run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", default="resolved/latency.json", type=Path)
-    parser.add_argument("--models", default="models", type=Path)
-    parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
-    parser.add_argument("--out", default="results/latency", type=Path)
+    parser.add_argument("--config", default=layout.resolved_file("latency"), type=Path)
+    parser.add_argument("--models", default=layout.MODELS, type=Path)
+    parser.add_argument("--pretrained", default=layout.PRETRAINED_MODEL, type=Path)
+    parser.add_argument("--out", default=layout.LATENCY, type=Path)
     args = parser.parse_args()
     from prunebench.pipeline.configs import LatencyConfig
     from prunebench.stages.latency import latency_cells

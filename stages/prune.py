@@ -3,6 +3,8 @@
 import argparse
 from pathlib import Path
 
+from prunebench.pipeline import layout  # no torch: common still pins the numerics first
+
 from common import code_digest, device_from_environment, run, runner_from_environment
 
 
@@ -13,12 +15,12 @@ def main() -> None:
         "--reference", type=Path, help="the method's mask cells (for a matched control)"
     )
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--config", default="resolved/prune.json", type=Path)
+    parser.add_argument("--config", default=layout.resolved_file("prune"), type=Path)
     parser.add_argument(
         "--options", type=Path, help="resolved/strategy.json: the method under evaluation's options"
     )
-    parser.add_argument("--data", default="data/splits", type=Path)
-    parser.add_argument("--pretrained", default="models/pretrained/model.safetensors", type=Path)
+    parser.add_argument("--data", default=layout.DATA_SPLITS, type=Path)
+    parser.add_argument("--pretrained", default=layout.PRETRAINED_MODEL, type=Path)
     args = parser.parse_args()
     from prunebench.pipeline.configs import EvaluatedStrategyConfig, PruneConfig
     from prunebench.stages.prune import prune_matched_cells, prune_strategy_cells

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from prunebench.pipeline import layout  # no torch: common still pins the numerics first
+
 from common import run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", type=Path)
-    parser.add_argument("--out", default="resolved", type=Path)
+    parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
     from prunebench.foundations.errors import PrunebenchError
     from prunebench.pipeline.layout import resolved_file
