@@ -10,7 +10,7 @@ never an assumption (SPEC, "Measured speed"):
 - ``"semi_structured_2_4"`` (unstructured masks, CUDA with compute capability 8.0 or more, every
   masked linear layer 2:4): linear weights as ``torch.sparse`` semi-structured tensors, in fp16.
 - ``"physically_smaller"`` (channel masks): the model with the pruned channels removed, built by
-  Torch-Pruning (:func:`prunebench.sparsity.channels.physically_pruned`).
+  Torch-Pruning (:func:`prunebench.sparsity.channels.physical.physically_pruned`).
 
 :func:`measure_cell` times the unpruned model (the benchmark's control) in the same call as every
 execution, their repeats interleaved, so that a speedup never divides timings from different
@@ -36,7 +36,9 @@ from torch import nn
 from prunebench.foundations.environment import environment
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.measurement.cost import parameter_counts
-from prunebench.sparsity.channels import channel_groups, physically_pruned, pruned_groups
+from prunebench.sparsity.channels.dependencies import channel_groups
+from prunebench.sparsity.channels.masks import pruned_groups
+from prunebench.sparsity.channels.physical import physically_pruned
 from prunebench.sparsity.masks import apply_masks
 
 STRUCTURES = ("unstructured", "channel")

@@ -255,7 +255,7 @@ def method_properties(params: Params, options: dict[str, Any]) -> dict[str, dict
     }
     for name in params.matched_controls:
         properties[name] = {
-            "score": MATCHED_CONTROLS[name].__name__.removesuffix("_scores"),
+            "score": MATCHED_CONTROLS[name].name,
             "allocation": "matched",
             "structure": "unstructured",
             "schedule": "one_shot",

@@ -92,8 +92,8 @@ def prune_cell(
     )
     pruned = _pruned(model, masks, method, cell, config, dataset)
     pruned.metadata["options"] = as_mapping(options)
-    pruned.metadata["schedule"] = strategy.schedule
-    if strategy.schedule != "one_shot":
+    pruned.metadata["schedule"] = strategy.pruning_schedule
+    if strategy.pruning_schedule != "one_shot":
         # The finetune step runs this code; its digest in the masks is in every finetune cell's
         # fingerprint (see prunebench.stages.finetune).
         pruned.metadata["strategy_source"] = strategy_source_digest(method)
@@ -211,7 +211,7 @@ def prune_cells(
         # Outside the stage's code digest: a researcher's strategy, and the schedule code the
         # finetune step runs (which the first masks then carry into finetune's fingerprint).
         strategy_source=strategy_source_digest(method)
-        if reference is None and (is_external(method) or strategy.schedule != "one_shot")
+        if reference is None and (is_external(method) or strategy.pruning_schedule != "one_shot")
         else None,
         pretrained=sha256_file(pretrained),
         data=tree_digest([data]),

@@ -25,10 +25,12 @@ import torch
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies import find_strategy
 from prunebench.strategies.allocation import keep_count
-from prunebench.strategies.strategy import GradualOptions, Strategy
+from prunebench.strategies.options import GradualOptions
+from prunebench.strategies.strategy import Strategy
 from prunebench.training.loop import Recipe, TrainingResult, train
 
 
@@ -97,7 +99,7 @@ def run_schedule(
         include_classifier=include_classifier,
     )
     prunable = prunable_parameters(model, include_classifier=include_classifier)
-    if strategy.schedule == "gradual":
+    if strategy.pruning_schedule == PruningSchedule.GRADUAL:
         return _gradual(strategy, options, model, masks, dataset, recipe, target, prunable,
                         context, device, on_epoch, description)  # fmt: skip
     rounds = strategy.training_rounds(options)
