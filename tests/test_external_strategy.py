@@ -103,16 +103,35 @@ def splits(tmp_path_factory):
 
 def prune_stage(lab: Path, splits: Path, out: Path, method: str) -> subprocess.CompletedProcess:
     config = out.parent / "prune.json"
-    config.write_text(json.dumps({
-        "benchmark": "fashion_mnist_sample_lenet5", "dataset": "fashion_mnist_sample",
-        "model": "lenet5", "compressions": [4], "seeds": [0, 1], "include_classifier": False,
-        "score_batches": 1, "score_batch_size": 64,
-    }))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "benchmark": "fashion_mnist_sample_lenet5",
+                "dataset": "fashion_mnist_sample",
+                "model": "lenet5",
+                "compressions": [4],
+                "seeds": [0, 1],
+                "include_classifier": False,
+                "score_batches": 1,
+                "score_batch_size": 64,
+            }
+        )
+    )
     environment = {**os.environ, "PYTHONPATH": str(lab), "PRUNEBENCH_DEVICE": "cpu"}
     command = [
-        sys.executable, "stages/prune.py", "--method", method, "--out", str(out),
-        "--config", str(config), "--data", str(splits), "--pretrained", str(WEIGHTS),
-    ]  # fmt: skip
+        sys.executable,
+        "stages/prune.py",
+        "--method",
+        method,
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--data",
+        str(splits),
+        "--pretrained",
+        str(WEIGHTS),
+    ]
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
 
 

@@ -29,9 +29,15 @@ from prunebench.strategies.weight_scores import ACTIVATION, GRADIENT, LAMP, MAGN
 
 COMPRESSIONS = [2, 4, 8, 16, 32]
 PAPER_STRATEGIES = [
-    "random", "global_mag", "layer_mag", "global_grad", "layer_grad", "global_act", "layer_act",
+    "random",
+    "global_mag",
+    "layer_mag",
+    "global_grad",
+    "layer_grad",
+    "global_act",
+    "layer_act",
     "lamp",
-]  # fmt: skip
+]
 
 
 def random_batches(shape: tuple[int, ...], count: int = 2, size: int = 8, seed: int = 0):
@@ -59,9 +65,14 @@ def model_and_batches(request):
 
 
 SPEC_NEXT_METHODS = [
-    "random_channel", "layer_channel_l1", "global_channel_l1", "global_channel_bn", "imp", "gmp",
+    "random_channel",
+    "layer_channel_l1",
+    "global_channel_l1",
+    "global_channel_bn",
+    "imp",
+    "gmp",
     "synflow",
-]  # fmt: skip
+]
 
 
 def test_every_paper_strategy_and_the_specs_next_methods_are_registered():
@@ -271,10 +282,15 @@ def reference_top_k(parts: list[torch.Tensor], k: int) -> list[torch.Tensor]:
 @pytest.mark.parametrize(
     "values",
     [
-        "normal", "few_distinct", "constant", "ascending", "descending", "alternating",
+        "normal",
+        "few_distinct",
+        "constant",
+        "ascending",
+        "descending",
+        "alternating",
         "conv_aliased",
     ],
-)  # fmt: skip
+)
 def test_top_k_is_exact_with_ties_broken_by_position(values):
     generator = torch.Generator().manual_seed(0)
     size = DIRECT_SELECTION_SIZE + 54_321  # large enough to take the bracketing path

@@ -14,7 +14,7 @@ pruning schedule, with its own hyperparameters (``options.py``):
 Adding a strategy of a known shape is one line below, e.g. with a new score::
 
     SNIP = Score("snip", snip_scores, needs_batches=True)
-    STRATEGIES.add("global_snip", Strategy(SNIP, Allocation.GLOBAL))
+    STRATEGIES.add("global_snip", Strategy(SNIP, GLOBAL))
 
 or, without editing prunebench, a ``Strategy`` in the researcher's own module, named in params as
 ``strategy: mylab.taylor:strategy`` (:func:`find_strategy`; ``external.py``). The matched controls
@@ -42,6 +42,7 @@ from prunebench.strategies.strategy import Strategy
 from prunebench.strategies.synflow import SYNFLOW, SynflowOptions
 from prunebench.strategies.weight_scores import ACTIVATION, GRADIENT, LAMP, MAGNITUDE, RANDOM
 
+# The taxonomy's words the table below uses, so that each method fits on one line.
 GLOBAL, LAYERWISE, CHANNEL = Allocation.GLOBAL, Allocation.LAYERWISE, Structure.CHANNEL
 
 STRATEGIES: Registry[Strategy] = Registry("strategy")

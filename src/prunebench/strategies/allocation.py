@@ -107,8 +107,10 @@ def layerwise_allocation(scores: dict[str, torch.Tensor], keep_count: int) -> Ma
     sizes = [score.numel() for score in scores.values()]
     capacities = [int(torch.count_nonzero(score > -math.inf)) for score in scores.values()]
     total = sum(sizes)
-    shares = [min(keep_count * size // total, capacity)
-              for size, capacity in zip(sizes, capacities, strict=True)]  # fmt: skip
+    shares = [
+        min(keep_count * size // total, capacity)
+        for size, capacity in zip(sizes, capacities, strict=True)
+    ]
     remainders = [keep_count * size % total for size in sizes]
     by_remainder = sorted(range(len(sizes)), key=lambda layer: -remainders[layer])
     leftover = keep_count - sum(shares)

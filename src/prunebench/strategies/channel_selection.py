@@ -106,7 +106,7 @@ def select_groups(
         raise PrunebenchError(f"{len(scores)} scores for {len(groups)} channel groups")
     if allocation not in (Allocation.GLOBAL, Allocation.LAYERWISE):
         raise PrunebenchError(
-            f"channels are selected globally or layerwise, not {allocation!r}; "
+            f"channels are selected globally or layerwise, not '{allocation}'; "
             f"valid choices: {Allocation.GLOBAL}, {Allocation.LAYERWISE}"
         )
     check_compression(compression)
@@ -115,12 +115,17 @@ def select_groups(
         raise PrunebenchError("channel scores must be finite numbers")
     state = _PruningState(model, groups)
     _refuse_unreachable(state, compression)
-
-    if allocation == Allocation.LAYERWISE:
-        order = _layerwise_order(scores, groups)
-    else:
-        order = _global_order(scores)
     state.reset()
+    if allocation == Allocation.LAYERWISE:
+        return _walk(state, _layerwise_order(scores, groups), compression)
+    return _walk(state, _global_order(scores), compression)
+
+
+def _walk(state: _PruningState, order: list[int], compression: float) -> list[int]:
+    """Prune groups in ``order`` (those that fit) while each brings ``state`` closer to target.
+
+    Returns the pruned group indices, sorted. A group that removes nothing new is taken along.
+    """
     chosen: list[int] = []
     distance = abs(1.0 - compression)
     for index in order:
