@@ -1,98 +1,26 @@
-"""Channel structure: dependency groups, targets met by whole channels, masks equal to surgery.
+"""Channel structure: dependency groups, their masks, and the physically smaller model.
 
-Models are the registry's own, with every parameter made nonzero and batch-norm statistics made
-non-trivial (:func:`randomised`): a fresh batch norm (scale 1, shift 0, mean 0, variance 1) or a
-zero bias would let a wrong mask go unnoticed, both in a count of nonzero parameters and in the
-outputs compared with the physically pruned model.
+Models are the registry's own, prepared by ``channel_models.randomised`` (no parameter zero, batch
+norm not the identity), so that a wrong mask cannot go unnoticed. How a strategy scores and
+selects groups is tested in ``test_channel_strategies.py``.
 """
 
-import copy
-import functools
 import re
 
 import pytest
 import torch
+from channel_models import MODELS, masked, model_and_groups, scores_of
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import Allocation
 from prunebench.measurement import cost as metrics
-from prunebench.models import create_model
-from prunebench.sparsity.channels import (
-    SCORE_KINDS,
-    ChannelGroup,
-    ChannelMapShortcut,
-    channel_groups,
-    channel_scores,
-    group_masks,
-    physically_pruned,
-    select_groups,
-)
-
-MODELS = {
-    "lenet5": (1, 28, 28),
-    "resnet20": (3, 32, 32),
-    "vgg_bn_drop": (3, 32, 32),
-    "resnet18": (3, 64, 64),
-}
-# Each score with the allocation its named strategy uses (SPEC): layer_channel_l1 is layerwise,
-# global_channel_l1 (normalised), global_channel_bn and random_channel are global.
-LAYERWISE = {"l1": True, "l1_normalised": False, "bn": False, "random": False}
-# The 'bn' score needs batch norm, which LeNet-5 does not have.
-CASES = [
-    (name, kind) for name in MODELS for kind in SCORE_KINDS if (name, kind) != ("lenet5", "bn")
-]
-TARGETS = (2, 4)
-
-
-def randomised(name: str) -> nn.Module:
-    """``name`` from the registry in eval mode, no parameter zero, batch norm not the identity."""
-    torch.manual_seed(0)
-    model = create_model(name, 10).eval()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.5, 0.5)
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
-            elif getattr(module, "bias", None) is not None:
-                module.bias.uniform_(-0.1, 0.1)
-    return model
-
-
-@functools.cache
-def model_and_groups(name: str) -> tuple[nn.Module, list[ChannelGroup]]:
-    """Tracing costs a second or so per model: once per model for the whole file."""
-    model = randomised(name)
-    return model, channel_groups(model, MODELS[name])
-
-
-def masked(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
-    """A copy of ``model`` with every parameter multiplied by its mask."""
-    copied = copy.deepcopy(model)
-    parameters = dict(copied.named_parameters())
-    with torch.no_grad():
-        for name, mask in masks.items():
-            parameters[name].data.mul_(mask)
-    return copied
-
-
-def without_max_pooling(model: nn.Module) -> nn.Module:
-    """``model`` with each ``nn.MaxPool2d`` replaced by average pooling of the same windows.
-
-    ``metrics.ineffective_weights`` finds paths by back-propagating through a positive copy,
-    and a max pool passes that gradient to one pixel of each window only: in the dense
-    ``vgg_bn_drop`` it already counts 1.3M weights as ineffective. Average pooling connects the
-    same pixels, so on it the metric sees exactly the connections pruning may have cut.
-    """
-    for name, module in list(model.named_modules()):
-        if isinstance(module, nn.MaxPool2d):
-            parent, _, child = name.rpartition(".")
-            average = nn.AvgPool2d(
-                module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode
-            )
-            setattr(model.get_submodule(parent), child, average)
-    return model
+from prunebench.sparsity.channels.masks import group_masks
+from prunebench.sparsity.channels.physical import physically_pruned
+from prunebench.sparsity.channels.shortcut import ChannelMapShortcut
+from prunebench.sparsity.channels.union_find import UnionFind
+from prunebench.strategies import STRATEGIES
+from prunebench.strategies.channel_selection import select_groups
 
 
 def test_resnet20_residual_channels_of_a_stage_form_one_group_across_the_padded_shortcuts():
@@ -195,38 +123,20 @@ def test_masks_cover_biases_and_batch_norm_and_nothing_untouched():
     assert int((~masks["bn1.weight"]).sum()) == 1
 
 
-@pytest.mark.parametrize(("name", "kind"), CASES)
-def test_masked_model_meets_the_target_within_one_group_and_disconnects_nothing(name, kind):
-    model, groups = model_and_groups(name)
-    scores = channel_scores(model, groups, kind, seed=3)
-    total = sum(parameter.numel() for parameter in model.parameters())
-    largest_group = max(group.size for group in groups)
-    for compression in TARGETS:
-        pruned = select_groups(scores, groups, model, compression, layerwise=LAYERWISE[kind])
-        masks = group_masks(model, groups, pruned)
-        kept = total / metrics.mask_compression(model, masks)
-        assert abs(kept - total / compression) <= largest_group
-    # At the higher target only: it costs a backward pass through a float64 copy of the model.
-    probe = without_max_pooling(masked(model, masks))
-    assert metrics.parameter_counts(probe)[1] == round(kept)
-    assert metrics.effective_compression(probe, MODELS[name]) == metrics.compression_ratio(probe)
-
-
 @pytest.mark.parametrize(
-    ("name", "kind", "layerwise"),
+    ("name", "strategy"),
     [
-        ("lenet5", "l1", False),
-        ("resnet20", "random", True),
-        ("vgg_bn_drop", "l1_normalised", True),
-        ("resnet18", "random", False),
+        ("lenet5", "global_channel_l1"),
+        ("resnet20", "layer_channel_l1"),
+        ("vgg_bn_drop", "global_channel_bn"),
+        ("resnet18", "random_channel"),
     ],
 )
-def test_physically_pruned_model_computes_what_the_masked_model_does(name, kind, layerwise):
+def test_physically_pruned_model_computes_what_the_masked_model_does(name, strategy):
     model, groups = model_and_groups(name)
     state_before = {key: value.clone() for key, value in model.state_dict().items()}
-    pruned = select_groups(
-        channel_scores(model, groups, kind), groups, model, 4, layerwise=layerwise
-    )
+    score, allocation = STRATEGIES[strategy].score, STRATEGIES[strategy].allocation
+    pruned = select_groups(scores_of(score, name), groups, model, 4, allocation)
     pruned_model = masked(model, group_masks(model, groups, pruned))
     smaller = physically_pruned(model, groups, pruned, MODELS[name])
     _, nonzero = metrics.parameter_counts(pruned_model)
@@ -266,121 +176,38 @@ def test_resnet20_pruned_on_both_sides_of_a_padded_shortcut_computes_what_its_ma
         assert torch.allclose(smaller.double()(inputs.double()), expected, atol=1e-5)
 
 
-def test_largest_reachable_compression_keeps_one_channel_per_layer_and_beyond_is_refused():
-    model, groups = model_and_groups("lenet5")
-    total = sum(parameter.numel() for parameter in model.parameters())
-    # One filter and bias left in conv1 (1x5x5), conv2 (1x1x5x5), fc1 (one 4x4 channel in, one
-    # unit out); the classifier keeps its 10 outputs, reading one unit.
-    remaining = (25 + 1) + (25 + 1) + (16 + 1) + (10 + 10)
-    largest = total / remaining
-    scores = channel_scores(model, groups, "random")
-    for layerwise in (False, True):
-        pruned = select_groups(scores, groups, model, largest, layerwise=layerwise)
-        assert metrics.parameter_counts(masked(model, group_masks(model, groups, pruned))) == (
-            total,
-            remaining,
-        )
-        with pytest.raises(PrunebenchError) as error:
-            select_groups(scores, groups, model, largest * 1.001, layerwise=layerwise)
-        message = str(error.value)
-        assert "\n" not in message
-        reported = float(re.search(r"largest reachable compression is ([0-9.e+]+)", message)[1])
-        assert reported == pytest.approx(largest, rel=1e-5)
-
-
 def test_deepest_pruning_of_a_resnet_leaves_every_layer_a_channel():
     model, groups = model_and_groups("resnet20")
     with pytest.raises(PrunebenchError, match="largest reachable compression is") as error:
-        select_groups([0.0] * len(groups), groups, model, 1e4, layerwise=False)
+        select_groups([0.0] * len(groups), groups, model, 1e4, Allocation.GLOBAL)
     reported = float(re.search(r"compression is ([0-9.e+]+)", str(error.value))[1])
-    pruned = select_groups([0.0] * len(groups), groups, model, reported, layerwise=False)
+    pruned = select_groups([0.0] * len(groups), groups, model, reported, Allocation.GLOBAL)
     smaller = physically_pruned(model, groups, pruned, MODELS["resnet20"])
     widths = [m.weight.shape[0] for m in smaller.modules() if isinstance(m, nn.Conv2d)]
     assert widths == [1] * len(widths)
     assert smaller(torch.ones(1, 3, 32, 32)).isfinite().all()
 
 
-def test_equal_scores_prune_the_earlier_group_first_but_never_a_layers_last_channel():
-    model, groups = model_and_groups("lenet5")
-    # conv1 has groups 0..19, conv2 20..69, fc1 70..569: 19, 69 and 569 are last channels.
-    prunable_in_order = [i for i in range(len(groups)) if i not in (19, 69, 569)]
-    for compression in (1.05, 2, 4):
-        pruned = select_groups([1.0] * len(groups), groups, model, compression, layerwise=False)
-        assert pruned == prunable_in_order[: len(pruned)]
-    scores = [1.0] * len(groups)
-    scores[30] = scores[25] = 0.5  # a tie below everything else: 25 goes first
-    assert select_groups(scores, groups, model, 1.02, layerwise=False) == [25]
-
-
-def test_layerwise_prunes_the_same_fraction_of_every_layer_and_global_does_not():
-    model, groups = model_and_groups("lenet5")
-    scores = channel_scores(model, groups, "l1")
-    sizes = {layer: sum(g.layer == layer for g in groups) for layer in ("conv1", "conv2", "fc1")}
-    for compression in TARGETS:
-        fractions = {}
-        for layerwise in (True, False):
-            pruned = select_groups(scores, groups, model, compression, layerwise=layerwise)
-            fractions[layerwise] = {
-                layer: sum(groups[i].layer == layer for i in pruned) / size
-                for layer, size in sizes.items()
-            }
-        layerwise_fractions = fractions[True]
-        for layer, fraction in layerwise_fractions.items():
-            for other, other_fraction in layerwise_fractions.items():
-                slack = max(1 / sizes[layer], 1 / sizes[other])
-                assert abs(fraction - other_fraction) <= slack + 1e-12
-        assert max(fractions[False].values()) - min(fractions[False].values()) > 0.1
-
-
-def test_scores_equal_a_hand_computation():
-    lenet, lenet_groups = model_and_groups("lenet5")
-    l1 = channel_scores(lenet, lenet_groups, "l1")
-    conv2 = [i for i, g in enumerate(lenet_groups) if g.layer == "conv2"]
-    by_hand = lenet.conv2.weight.detach().abs().sum(dim=(1, 2, 3)).double()
-    assert torch.allclose(torch.tensor([l1[i] for i in conv2], dtype=torch.float64), by_hand)
-    normalised = channel_scores(lenet, lenet_groups, "l1_normalised")
-    assert torch.allclose(
-        torch.tensor([normalised[i] for i in conv2], dtype=torch.float64), by_hand / by_hand.mean()
-    )
-
-    model, groups = model_and_groups("resnet20")
-    bn = channel_scores(model, groups, "bn")
-    l1 = channel_scores(model, groups, "l1")
-    inner = next(
-        i for i, g in enumerate(groups) if (g.layer, g.channels) == ("layer3.1.conv1", (9,))
-    )
-    assert bn[inner] == pytest.approx(abs(model.layer3[1].bn1.weight[9].item()))
-    assert l1[inner] == pytest.approx(model.layer3[1].conv1.weight[9].abs().sum().item())
-    # A residual path: every batch norm and every filter that writes to it.
-    stem = next(i for i, g in enumerate(groups) if (g.layer, g.channels) == ("conv1", (2,)))
-    path = [(model.bn1, model.conv1, 2)]
-    for stage, channel in ((model.layer1, 2), (model.layer2, 10), (model.layer3, 26)):
-        path += [(block.bn2, block.conv2, channel) for block in stage]
-    assert bn[stem] == pytest.approx(sum(abs(b.weight[c].item()) for b, _, c in path))
-    assert l1[stem] == pytest.approx(sum(conv.weight[c].abs().sum().item() for _, conv, c in path))
-
-
-def test_random_scores_depend_on_the_seed_only():
-    model, groups = model_and_groups("resnet20")
-    first = channel_scores(model, groups, "random", seed=5)
-    torch.manual_seed(123)
-    assert channel_scores(model, groups, "random", seed=5) == first
-    assert channel_scores(model, groups, "random", seed=6) != first
-    assert len(set(first)) == len(groups) and all(0 <= score < 1 for score in first)
-
-
-def test_bad_arguments_are_refused_in_one_line():
+def test_masks_of_groups_that_are_not_the_models_are_refused_in_one_line():
     lenet, groups = model_and_groups("lenet5")
     resnet, _ = model_and_groups("resnet20")
     calls = [
-        (lambda: channel_scores(lenet, groups, "bn"), "has no batch norm"),
-        (lambda: channel_scores(lenet, groups, "l2"), "valid: l1, l1_normalised, bn, random"),
-        (lambda: select_groups([0.0], groups, lenet, 2, layerwise=False), "1 scores for 570"),
-        (lambda: select_groups([0.0] * 570, groups, lenet, 0.5, layerwise=False), ">= 1"),
         (lambda: group_masks(lenet, groups, [570]), "not in 0..569"),
+        (lambda: group_masks(lenet, groups, [True]), "integer indices"),
         (lambda: group_masks(resnet, groups, [0]), "compute the groups for this model"),
+        (lambda: physically_pruned(resnet, groups, [0], MODELS["resnet20"]), "for this model"),
     ]
     for call, message in calls:
         with pytest.raises(PrunebenchError, match=re.escape(message)) as error:
             call()
         assert "\n" not in str(error.value)
+
+
+def test_union_find_merges_sets_and_keeps_the_unprunable_one_as_representative():
+    sets = UnionFind()
+    sets.union((0, 1), (0, 2))
+    sets.union((3, 0), (0, 2))
+    assert sets.find((0, 1)) == sets.find((3, 0)) != sets.find((4, 4))
+    sets.union((4, 4), None)
+    sets.union(None, (3, 0))
+    assert {sets.find(key) for key in [(0, 1), (0, 2), (3, 0), (4, 4)]} == {None}

@@ -101,18 +101,19 @@ def test_each_benchmark_gets_its_own_recipe_unless_params_override_it():
     assert overridden.aggregate.finetune == overridden.finetune.recipe
 
 
+def changed_stages(one, other) -> set[str]:
+    return {stage for stage, config in one.items() if getattr(other, stage) != config}
+
+
 def test_a_stage_reads_only_what_changes_its_results():
     base = resolve(parse_params(DEFAULT))
     other_method = resolve(parse_params(with_changes(DEFAULT, strategy="layer_grad")))
-    changed = {stage for (stage, config), (_, other) in zip(base.items(), other_method.items())
-               if config != other}  # fmt: skip
+    changed = changed_stages(base, other_method)
     # resolved/strategy.json is read by the method's own prune stage only; latency times every
     # method's cells (its records of unchanged methods stay valid).
     assert changed == {"aggregate", "strategy", "latency"}
     other_lr = resolve(parse_params(with_changes(DEFAULT, finetune__learning_rate=1e-4)))
-    changed = {stage for (stage, config), (_, other) in zip(base.items(), other_lr.items())
-               if config != other}  # fmt: skip
-    assert changed == {"finetune", "aggregate"}
+    assert changed_stages(base, other_lr) == {"finetune", "aggregate"}
 
 
 def test_training_our_own_is_a_param():

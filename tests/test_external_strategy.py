@@ -19,7 +19,7 @@ WEIGHTS = ROOT / "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.
 SCORE = """
 from dataclasses import dataclass
 
-from prunebench.strategies import Strategy
+from prunebench.strategies import Score, Strategy
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,16 @@ def per_layer(inputs):
     return {{n: w.detach().abs() * (i + 1) for i, (n, w) in enumerate(inputs.parameters.items())}}
 
 
-strategy = Strategy(powered, "global", options=Options)
-layered = Strategy(per_layer, "global")
+strategy = Strategy(Score("powered", powered), "global", options=Options)
+layered = Strategy(Score("per_layer", per_layer), "global")
 
 
 def make():
     return layered
+
+
+def unnamed_score():
+    return Strategy(powered, "global")
 
 
 not_a_strategy = 3
@@ -66,7 +70,8 @@ def package(tmp_path, monkeypatch):
 def test_a_strategy_object_or_factory_is_found_by_its_path(package):
     assert isinstance(find_strategy("tmplab.scores:strategy"), Strategy)
     assert find_strategy("tmplab.scores:make") is find_strategy("tmplab.scores:layered")
-    assert find_strategy("tmplab.scores:strategy").properties()["options"] == {"power": 1.0}
+    properties = find_strategy("tmplab.scores:strategy").properties()
+    assert (properties["score"], properties["options"]) == ("powered", {"power": 1.0})
     files = source_files("tmplab.scores:strategy")
     assert package / "tmplab" / "scores.py" in files
     assert ROOT / "src/prunebench/strategies/schedules.py" in files
@@ -78,6 +83,7 @@ def test_a_strategy_object_or_factory_is_found_by_its_path(package):
         ("nolab.scores:strategy", "no module named 'nolab'"),
         ("tmplab.scores:missing", "'missing' is not defined there"),
         ("tmplab.scores:not_a_strategy", "is a int, not a prunebench Strategy"),
+        ("tmplab.scores:unnamed_score", "score must be a prunebench.strategies.Score"),
         ("tmplab.scores:", "not of the form package.module:attribute"),
         ("tmplab-scores:strategy", "not of the form package.module:attribute"),
     ],
@@ -97,16 +103,35 @@ def splits(tmp_path_factory):
 
 def prune_stage(lab: Path, splits: Path, out: Path, method: str) -> subprocess.CompletedProcess:
     config = out.parent / "prune.json"
-    config.write_text(json.dumps({
-        "benchmark": "fashion_mnist_sample_lenet5", "dataset": "fashion_mnist_sample",
-        "model": "lenet5", "compressions": [4], "seeds": [0, 1], "include_classifier": False,
-        "score_batches": 1, "score_batch_size": 64,
-    }))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "benchmark": "fashion_mnist_sample_lenet5",
+                "dataset": "fashion_mnist_sample",
+                "model": "lenet5",
+                "compressions": [4],
+                "seeds": [0, 1],
+                "include_classifier": False,
+                "score_batches": 1,
+                "score_batch_size": 64,
+            }
+        )
+    )
     environment = {**os.environ, "PYTHONPATH": str(lab), "PRUNEBENCH_DEVICE": "cpu"}
     command = [
-        sys.executable, "stages/prune.py", "--method", method, "--out", str(out),
-        "--config", str(config), "--data", str(splits), "--pretrained", str(WEIGHTS),
-    ]  # fmt: skip
+        sys.executable,
+        "stages/prune.py",
+        "--method",
+        method,
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--data",
+        str(splits),
+        "--pretrained",
+        str(WEIGHTS),
+    ]
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
 
 

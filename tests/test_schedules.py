@@ -111,8 +111,16 @@ def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
         return None
 
     recipe = Recipe(batch_size=64, epochs=1, patience=1, steps_per_epoch=12)
-    result = train(model, sample, recipe, seed=0, device=CPU, masks=in_force["masks"],
-                   mask_schedule=update, settle_step=9)  # fmt: skip
+    result = train(
+        model,
+        sample,
+        recipe,
+        seed=0,
+        device=CPU,
+        masks=in_force["masks"],
+        mask_schedule=update,
+        settle_step=9,
+    )
     assert checked == list(range(1, 13)) and result.steps == 12
     assert kept(in_force["masks"], model) == total // 8
 
@@ -144,17 +152,26 @@ def test_equal_budget_gives_a_one_shot_method_the_recipe_as_many_times(sample, p
     recipe = Recipe(batch_size=64, epochs=1, patience=5, steps_per_epoch=4)
     pruned = prune_cell("global_mag", Cell(4.0, 0), pretrained, sample, CONFIG, device=CPU)
     finetuned = finetune_cell(
-        "lenet5", pretrained, pruned.masks, pruned.metadata, sample, recipe, seed=0, device=CPU,
+        "lenet5",
+        pretrained,
+        pruned.masks,
+        pruned.metadata,
+        sample,
+        recipe,
+        seed=0,
+        device=CPU,
         one_shot_rounds=3,
-    )  # fmt: skip
+    )
     assert finetuned.budget == {"epochs": 3, "steps": 12, "rounds": 1}
     assert all(torch.equal(finetuned.masks[name], pruned.masks[name]) for name in pruned.masks)
 
 
 def test_a_layerwise_schedule_never_revives_a_pruned_weight():
     """Largest remainders alone give the 2-weight layer one more weight at 10 kept than at 11."""
-    scores = {name: torch.arange(size, dtype=torch.float64) + 1 for name, size in
-              (("a", 6), ("b", 6), ("c", 2))}  # fmt: skip
+    scores = {
+        name: torch.arange(size, dtype=torch.float64) + 1
+        for name, size in (("a", 6), ("b", 6), ("c", 2))
+    }
     eleven = layerwise_allocation(scores, 11)
     assert [int(mask.sum()) for mask in eleven.values()] == [5, 5, 1]
     tightened = {

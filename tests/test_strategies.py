@@ -1,6 +1,8 @@
-"""Strategies: exact compression, allocations, and every score against a hand computation."""
+"""Strategies: exact compression, allocations, every score against a hand computation, and the
+strategy object's taxonomy (named scores, enum properties)."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -8,18 +10,34 @@ import torch.nn.functional as F
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
 from prunebench.measurement.cost import mask_compression
 from prunebench.models import create_model
 from prunebench.sparsity.masks import prunable_parameters
-from prunebench.strategies import STRATEGIES, ScoreInputs, compute_masks
+from prunebench.strategies import (
+    STRATEGIES,
+    IterativeOptions,
+    Score,
+    ScoreInputs,
+    Strategy,
+    compute_masks,
+)
 from prunebench.strategies.allocation import DIRECT_SELECTION_SIZE, top_k_masks
-from prunebench.strategies.scores import activation_scores, gradient_scores, lamp_scores
+from prunebench.strategies.channel_scores import CHANNEL_L1
+from prunebench.strategies.matched import MATCHED_CONTROLS
+from prunebench.strategies.weight_scores import ACTIVATION, GRADIENT, LAMP, MAGNITUDE
 
 COMPRESSIONS = [2, 4, 8, 16, 32]
 PAPER_STRATEGIES = [
-    "random", "global_mag", "layer_mag", "global_grad", "layer_grad", "global_act", "layer_act",
+    "random",
+    "global_mag",
+    "layer_mag",
+    "global_grad",
+    "layer_grad",
+    "global_act",
+    "layer_act",
     "lamp",
-]  # fmt: skip
+]
 
 
 def random_batches(shape: tuple[int, ...], count: int = 2, size: int = 8, seed: int = 0):
@@ -47,9 +65,14 @@ def model_and_batches(request):
 
 
 SPEC_NEXT_METHODS = [
-    "random_channel", "layer_channel_l1", "global_channel_l1", "global_channel_bn", "imp", "gmp",
+    "random_channel",
+    "layer_channel_l1",
+    "global_channel_l1",
+    "global_channel_bn",
+    "imp",
+    "gmp",
     "synflow",
-]  # fmt: skip
+]
 
 
 def test_every_paper_strategy_and_the_specs_next_methods_are_registered():
@@ -142,7 +165,7 @@ def test_gradient_scores_equal_a_hand_computation_on_a_two_layer_network():
         second_gradient += d_logits.T @ hidden
         d_pre_activation = (d_logits @ second) * (pre_activation > 0)
         first_gradient += d_pre_activation.T @ x
-    scores = gradient_scores(score_inputs(model, batches))
+    scores = GRADIENT.compute(score_inputs(model, batches))
     assert_close(scores["first.weight"], (first * first_gradient).abs())
     assert_close(scores["second.weight"], (second * second_gradient).abs())
 
@@ -153,7 +176,7 @@ def test_activation_scores_equal_a_hand_computation_on_a_two_layer_network():
     batches = [(torch.randn(5, 3), torch.zeros(5, dtype=torch.int64)) for _ in range(3)]
     inputs = torch.cat([x for x, _ in batches])
     hidden = (inputs @ model.first.weight.detach().T).clamp(min=0)
-    scores = activation_scores(score_inputs(model, batches))
+    scores = ACTIVATION.compute(score_inputs(model, batches))
     first_expected = model.first.weight.detach().abs() * inputs.abs().mean(dim=0)
     second_expected = model.second.weight.detach().abs() * hidden.mean(dim=0)
     assert_close(scores["first.weight"], first_expected)
@@ -165,7 +188,7 @@ def test_activation_scores_of_a_grouped_conv_use_each_weights_own_input_channel(
     model = nn.Sequential(nn.Conv2d(4, 6, 3, groups=2, bias=False))
     batches = [(torch.randn(2, 4, 5, 5), torch.zeros(2, dtype=torch.int64))]
     images = batches[0][0]
-    scores = activation_scores(score_inputs(model, batches))["0.weight"]
+    scores = ACTIVATION.compute(score_inputs(model, batches))["0.weight"]
     weight = model[0].weight.detach()
     for output_channel in range(6):
         for group_input in range(2):
@@ -178,7 +201,7 @@ def test_lamp_scores_equal_a_hand_computation():
     model = nn.Sequential(nn.Linear(5, 1, bias=False))
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor([[3.0, -1.0, 2.0, -2.0, 0.5]]))
-    scores = lamp_scores(score_inputs(model, None))["0.weight"]
+    scores = LAMP.compute(score_inputs(model, None))["0.weight"]
     # squares 9, 1, 4, 4, 0.25; denominators sum the squares of every weight at least as large
     expected = torch.tensor([[9 / 9, 1 / 18, 4 / 17, 4 / 17, 0.25 / 18.25]], dtype=torch.float64)
     assert_close(scores, expected)
@@ -259,10 +282,15 @@ def reference_top_k(parts: list[torch.Tensor], k: int) -> list[torch.Tensor]:
 @pytest.mark.parametrize(
     "values",
     [
-        "normal", "few_distinct", "constant", "ascending", "descending", "alternating",
+        "normal",
+        "few_distinct",
+        "constant",
+        "ascending",
+        "descending",
+        "alternating",
         "conv_aliased",
     ],
-)  # fmt: skip
+)
 def test_top_k_is_exact_with_ties_broken_by_position(values):
     generator = torch.Generator().manual_seed(0)
     size = DIRECT_SELECTION_SIZE + 54_321  # large enough to take the bracketing path
@@ -308,3 +336,89 @@ def test_global_magnitude_agrees_with_torch_global_unstructured():
         for name, module in zip(weights, modules, strict=True)
     )
     assert agreeing / sum(mask.numel() for mask in masks.values()) >= 0.9999
+
+
+def test_every_strategy_and_control_reports_its_score_under_the_name_reports_use():
+    # These names colour the figures and sort the checklist's baselines: they never change.
+    assert {name: STRATEGIES[name].properties()["score"] for name in STRATEGIES} == {
+        "random": "random",
+        "global_mag": "magnitude",
+        "layer_mag": "magnitude",
+        "global_grad": "gradient",
+        "layer_grad": "gradient",
+        "global_act": "activation",
+        "layer_act": "activation",
+        "lamp": "lamp",
+        "random_channel": "channel_random",
+        "layer_channel_l1": "channel_l1",
+        "global_channel_l1": "channel_l1",
+        "global_channel_bn": "channel_bn",
+        "synflow": "synflow",
+        "imp": "magnitude",
+        "gmp": "magnitude",
+    }
+    assert {name: MATCHED_CONTROLS[name].name for name in MATCHED_CONTROLS} == {
+        "matched_random": "random",
+        "matched_mag": "magnitude",
+    }
+
+
+def test_a_score_is_known_by_its_declared_name_not_its_functions():
+    def any_function_name(inputs: ScoreInputs) -> dict:
+        return MAGNITUDE.compute(inputs)
+
+    renamed = Strategy(Score("magnitude", any_function_name), "layerwise")
+    assert renamed.properties() == STRATEGIES["layer_mag"].properties()
+
+
+def test_the_taxonomy_words_are_enums_and_accept_their_strings():
+    strategy = Strategy(MAGNITUDE, "layerwise", "unstructured", "iterative")
+    assert strategy.allocation is Allocation.LAYERWISE
+    assert strategy.structure is Structure.UNSTRUCTURED
+    assert strategy.pruning_schedule is PruningSchedule.ITERATIVE
+    assert strategy.options is IterativeOptions  # the pruning schedule's own by default
+    assert strategy.properties() == {
+        "score": "magnitude",
+        "allocation": "layerwise",
+        "structure": "unstructured",
+        "schedule": "iterative",
+        "options": {"rounds": 3},
+    }
+    assert STRATEGIES["gmp"].pruning_schedule is PruningSchedule.GRADUAL
+
+
+def magnitude_function(inputs: ScoreInputs) -> dict:
+    return MAGNITUDE.compute(inputs)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Strategy(MAGNITUDE, allocation="matched"),
+            "unknown allocation 'matched'; valid choices: global, layerwise",
+        ),
+        (
+            lambda: Strategy(MAGNITUDE, structure="filter"),
+            "unknown structure 'filter'; valid choices: unstructured, channel",
+        ),
+        (
+            lambda: Strategy(MAGNITUDE, pruning_schedule="cyclic"),
+            "unknown pruning schedule 'cyclic'; valid choices: one_shot, iterative, gradual",
+        ),
+        (
+            lambda: Strategy(magnitude_function),
+            "a strategy's score must be a prunebench.strategies.Score(name, compute)",
+        ),
+        (lambda: Score("fan in", magnitude_function), "a score's name must be a word"),
+        (lambda: Score("fan_in", "magnitude"), "score 'fan_in' must compute with a function"),
+        (
+            lambda: Strategy(CHANNEL_L1, structure="channel", pruning_schedule="gradual"),
+            "a gradual schedule needs an unstructured, data-free score",
+        ),
+    ],
+)
+def test_a_malformed_strategy_or_score_is_refused_in_one_line(make, message):
+    with pytest.raises(PrunebenchError, match=re.escape(message)) as error:
+        make()
+    assert "\n" not in str(error.value)

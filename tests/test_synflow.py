@@ -10,13 +10,14 @@ from prunebench.models import create_model
 from prunebench.sparsity.masks import prunable_parameters
 from prunebench.strategies import synflow
 from prunebench.strategies.allocation import global_allocation, keep_count
-from prunebench.strategies.scores import ScoreInputs, magnitude_scores
+from prunebench.strategies.score import ScoreInputs
 from prunebench.strategies.synflow import (
     SynflowOptions,
     synflow_masks,
     synflow_schedule,
     synflow_scores,
 )
+from prunebench.strategies.weight_scores import MAGNITUDE
 
 COMPRESSIONS = [2, 4, 8, 16, 32]
 INPUT_SHAPES = {"lenet5": (1, 28, 28), "resnet20": (3, 32, 32)}
@@ -232,7 +233,7 @@ def test_iterative_synflow_avoids_the_layer_collapse_of_one_shot_scores():
     parameters = prunable_parameters(model)
     count = keep_count(model, parameters, 70)
     magnitude = global_allocation(
-        magnitude_scores(ScoreInputs(model, parameters, 0, None, F.cross_entropy)), count
+        MAGNITUDE.compute(ScoreInputs(model, parameters, 0, None, F.cross_entropy)), count
     )
     assert min(kept_per_layer(magnitude).values()) == 0
     one_shot = synflow_masks(model, parameters, count, (1, 28, 28), SynflowOptions(rounds=1))

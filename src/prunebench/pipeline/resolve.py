@@ -57,7 +57,7 @@ def method_properties(params: Params, options: dict[str, Any]) -> dict[str, Meth
     }
     for name in params.matched_controls:
         properties[name] = MethodProperties(
-            score=_score_name(MATCHED_CONTROLS[name]),
+            score=MATCHED_CONTROLS[name].name,
             allocation=Allocation.MATCHED,
             structure=Structure.UNSTRUCTURED,
             schedule=PruningSchedule.ONE_SHOT,
@@ -151,8 +151,3 @@ def resolve(params: Params) -> ResolvedStages:
             ],
         ),
     )
-
-
-def _score_name(score: Any) -> str:
-    # TODO(merge): scores become typed objects with an explicit name.
-    return getattr(score, "name", None) or score.__name__.removesuffix("_scores")

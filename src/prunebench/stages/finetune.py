@@ -101,11 +101,14 @@ def finetune_cell(
         # in its first masks (``strategy_source``), and those masks are in its fingerprint.
         schedules = importlib.import_module("prunebench.strategies.schedules")
         masks, result, rounds = schedules.run_schedule(
-            metadata.to_json(),
+            metadata.strategy,
             model,
             masks,
             dataset,
             recipe,
+            target=metadata.target_compression,
+            options=metadata.options,
+            include_classifier=metadata.prune["include_classifier"],
             seed=seed,
             device=device,
             on_epoch=on_epoch,

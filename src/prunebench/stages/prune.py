@@ -110,7 +110,7 @@ def prune_cell(
         batches=list(islice(batches, config.score_batches)),
         include_classifier=config.include_classifier,
     )
-    scheduled = strategy.schedule != PruningSchedule.ONE_SHOT
+    scheduled = strategy.pruning_schedule is not PruningSchedule.ONE_SHOT
     return _pruned(
         model,
         masks,
@@ -118,7 +118,7 @@ def prune_cell(
         method=method,
         cell=cell,
         options=as_mapping(parsed),
-        schedule=PruningSchedule(strategy.schedule),
+        schedule=strategy.pruning_schedule,
         # The finetune stage runs a schedule's code; its digest in the masks is in every
         # finetune cell's fingerprint (see prunebench.stages.finetune).
         strategy_source=strategy_source_digest(method) if scheduled else None,
@@ -204,7 +204,7 @@ def prune_strategy_cells(
     )
     # Outside the stage's code digest: a researcher's strategy, and the schedule code the
     # finetune stage runs (which the first masks then carry into finetune's fingerprint).
-    outside = is_external(method) or strategy.schedule != PruningSchedule.ONE_SHOT
+    outside = is_external(method) or strategy.pruning_schedule is not PruningSchedule.ONE_SHOT
     common = _fingerprint_inputs(
         method,
         inputs,

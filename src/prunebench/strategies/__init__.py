@@ -1,22 +1,24 @@
 """Pruning strategies, registered by name; a researcher's own named ``package.module:attribute``.
 
 A strategy (:class:`Strategy`, ``strategy.py``) is a score, an allocation, a structure and a
-schedule, with its own hyperparameters:
+pruning schedule, with its own hyperparameters (``options.py``):
 
-- scores (``scores.py``; channel scores in ``channels.py``, SynFlow in ``synflow.py``): how
-  important each weight or channel is, higher keeps;
-- allocations (``allocation.py``): ``"global"`` or ``"layerwise"``, exact top-k;
-- structures: ``"unstructured"`` or ``"channel"`` (``channels.py``: dependency groups from
-  Torch-Pruning's graph);
-- schedules: ``"one_shot"``, ``"iterative"`` or ``"gradual"`` (``schedules.py``, run while
-  finetuning).
+- scores (:class:`Score`, ``score.py``): how important each weight (``weight_scores.py``,
+  ``synflow.py``) or channel group (``channel_scores.py``) is, higher keeps, under an explicit
+  name that reports use;
+- allocations (``allocation.py``): global or layerwise, exact top-k; channel groups are selected
+  towards the target in ``channel_selection.py``;
+- structures: unstructured, or channel (whole output channels, ``prunebench.sparsity.channels``);
+- pruning schedules: one-shot, iterative or gradual (``schedules.py``, run while finetuning).
 
-Adding a strategy of a known shape is one line below, e.g.::
+Adding a strategy of a known shape is one line below, e.g. with a new score::
 
-    STRATEGIES.add("global_snip", Strategy(snip_scores, "global", needs_batches=True))
+    SNIP = Score("snip", snip_scores, needs_batches=True)
+    STRATEGIES.add("global_snip", Strategy(SNIP, GLOBAL))
 
 or, without editing prunebench, a ``Strategy`` in the researcher's own module, named in params as
-``strategy: mylab.taylor:strategy`` (:func:`find_strategy`; ``external.py``).
+``strategy: mylab.taylor:strategy`` (:func:`find_strategy`; ``external.py``). The matched controls
+of the method under evaluation are registered in ``matched.py``.
 
 Entry points: :func:`find_strategy`, :meth:`Strategy.masks`, :func:`compute_masks`.
 """
@@ -30,56 +32,42 @@ from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.registry import Registry
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
 from prunebench.sparsity.masks import MaskSet
 from prunebench.strategies.allocation import global_allocation, keep_count, layerwise_allocation
-from prunebench.strategies.scores import (
-    Batch,
-    LossFunction,
-    ScoreInputs,
-    activation_scores,
-    channel_bn_scores,
-    channel_l1_scores,
-    channel_random_scores,
-    gradient_scores,
-    lamp_scores,
-    magnitude_scores,
-    random_scores,
-    synflow_iterative_scores,
-)
-from prunebench.strategies.strategy import (
-    GradualOptions,
-    IterativeOptions,
-    NoOptions,
-    Strategy,
-)
-from prunebench.strategies.synflow import SynflowOptions
+from prunebench.strategies.channel_scores import CHANNEL_BN, CHANNEL_L1, CHANNEL_RANDOM
+from prunebench.strategies.options import GradualOptions, IterativeOptions, NoOptions
+from prunebench.strategies.score import Batch, LossFunction, Score, ScoreInputs
+from prunebench.strategies.strategy import Strategy
+from prunebench.strategies.synflow import SYNFLOW, SynflowOptions
+from prunebench.strategies.weight_scores import ACTIVATION, GRADIENT, LAMP, MAGNITUDE, RANDOM
+
+# The taxonomy's words the table below uses, so that each method fits on one line.
+GLOBAL, LAYERWISE, CHANNEL = Allocation.GLOBAL, Allocation.LAYERWISE, Structure.CHANNEL
 
 STRATEGIES: Registry[Strategy] = Registry("strategy")
 # The paper's baselines (section 7.2) and ShrinkBench's activation scores.
-STRATEGIES.add("random", Strategy(random_scores, "global"))
-STRATEGIES.add("global_mag", Strategy(magnitude_scores, "global"))
-STRATEGIES.add("layer_mag", Strategy(magnitude_scores, "layerwise"))
-STRATEGIES.add("global_grad", Strategy(gradient_scores, "global", needs_batches=True))
-STRATEGIES.add("layer_grad", Strategy(gradient_scores, "layerwise", needs_batches=True))
-STRATEGIES.add("global_act", Strategy(activation_scores, "global", needs_batches=True))
-STRATEGIES.add("layer_act", Strategy(activation_scores, "layerwise", needs_batches=True))
+STRATEGIES.add("random", Strategy(RANDOM, GLOBAL))
+STRATEGIES.add("global_mag", Strategy(MAGNITUDE, GLOBAL))
+STRATEGIES.add("layer_mag", Strategy(MAGNITUDE, LAYERWISE))
+STRATEGIES.add("global_grad", Strategy(GRADIENT, GLOBAL))
+STRATEGIES.add("layer_grad", Strategy(GRADIENT, LAYERWISE))
+STRATEGIES.add("global_act", Strategy(ACTIVATION, GLOBAL))
+STRATEGIES.add("layer_act", Strategy(ACTIVATION, LAYERWISE))
 # Layer-adaptive magnitude (Lee et al., ICLR 2021).
-STRATEGIES.add("lamp", Strategy(lamp_scores, "global"))
-# Channels (SPEC): random; L1 of filters (Li et al., ICLR 2017), per layer or normalised per
-# layer and global; network slimming's |batch-norm scale| (Liu et al., ICCV 2017).
-STRATEGIES.add("random_channel", Strategy(channel_random_scores, "global", structure="channel"))
-STRATEGIES.add("layer_channel_l1", Strategy(channel_l1_scores, "layerwise", structure="channel"))
-STRATEGIES.add("global_channel_l1", Strategy(channel_l1_scores, "global", structure="channel"))
-STRATEGIES.add("global_channel_bn", Strategy(channel_bn_scores, "global", structure="channel"))
+STRATEGIES.add("lamp", Strategy(LAMP, GLOBAL))
+# Whole channels: random; the L1 of filters (Li et al., ICLR 2017), the same fraction of every
+# layer or normalised per layer and global; network slimming's |batch-norm scale| (Liu et al.,
+# ICCV 2017).
+STRATEGIES.add("random_channel", Strategy(CHANNEL_RANDOM, GLOBAL, CHANNEL))
+STRATEGIES.add("layer_channel_l1", Strategy(CHANNEL_L1, LAYERWISE, CHANNEL))
+STRATEGIES.add("global_channel_l1", Strategy(CHANNEL_L1, GLOBAL, CHANNEL))
+STRATEGIES.add("global_channel_bn", Strategy(CHANNEL_BN, GLOBAL, CHANNEL))
 # Data-free, iterative in its scoring (Tanaka et al., NeurIPS 2020).
-STRATEGIES.add("synflow", Strategy(synflow_iterative_scores, "global", options=SynflowOptions))
+STRATEGIES.add("synflow", Strategy(SYNFLOW, GLOBAL, options=SynflowOptions))
 # Pruning while training: iterative magnitude pruning; gradual magnitude pruning (Zhu & Gupta).
-STRATEGIES.add(
-    "imp", Strategy(magnitude_scores, "global", schedule="iterative", options=IterativeOptions)
-)
-STRATEGIES.add(
-    "gmp", Strategy(magnitude_scores, "layerwise", schedule="gradual", options=GradualOptions)
-)
+STRATEGIES.add("imp", Strategy(MAGNITUDE, GLOBAL, pruning_schedule=PruningSchedule.ITERATIVE))
+STRATEGIES.add("gmp", Strategy(MAGNITUDE, LAYERWISE, pruning_schedule=PruningSchedule.GRADUAL))
 
 
 def is_external(name: str) -> bool:
@@ -129,7 +117,7 @@ def compute_masks(
 ) -> MaskSet:
     """Masks for ``model`` from the strategy named ``strategy`` at target ``compression``.
 
-    ``compression`` is total / nonzero parameters over the whole model (SPEC); an unstructured
+    ``compression`` is total / nonzero parameters over the whole model; an unstructured
     strategy keeps exactly ``keep_count(...)`` prunable weights, a channel strategy reaches the
     closest compression whole groups allow. Every check of the arguments (strategy name,
     compression, batches given) happens before any scoring. For a schedule, these are the final
@@ -164,6 +152,7 @@ __all__ = [
     "GradualOptions",
     "IterativeOptions",
     "NoOptions",
+    "Score",
     "ScoreInputs",
     "Strategy",
     "compute_masks",

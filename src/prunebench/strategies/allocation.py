@@ -39,10 +39,7 @@ def keep_count(model: nn.Module, parameters: dict[str, nn.Parameter], compressio
     so the prunable weights keep the rest. Raises :class:`PrunebenchError` for a compression that
     is not a finite number >= 1, or that the unprunable parameters alone already exceed.
     """
-    if isinstance(compression, bool) or not isinstance(compression, numbers.Real):
-        raise PrunebenchError(f"compression must be a number, got {compression!r}")
-    if not (math.isfinite(compression) and compression >= 1):
-        raise PrunebenchError(f"compression must be a finite number >= 1, got {compression!r}")
+    check_compression(compression)
     total = sum(parameter.numel() for parameter in model.parameters())
     prunable = sum(parameter.numel() for parameter in parameters.values())
     unprunable = total - prunable
@@ -55,6 +52,14 @@ def keep_count(model: nn.Module, parameters: dict[str, nn.Parameter], compressio
             f"(the largest reachable compression is {total / (unprunable + 1):.4g})"
         )
     return count
+
+
+def check_compression(compression: float) -> None:
+    """Refuse a target compression that is not a finite number >= 1, in one line."""
+    if isinstance(compression, bool) or not isinstance(compression, numbers.Real):
+        raise PrunebenchError(f"compression must be a number, got {compression!r}")
+    if not (math.isfinite(compression) and compression >= 1):
+        raise PrunebenchError(f"compression must be a finite number >= 1, got {compression!r}")
 
 
 def top_k_masks(scores: Sequence[torch.Tensor], k: int) -> list[torch.Tensor]:
@@ -102,8 +107,10 @@ def layerwise_allocation(scores: dict[str, torch.Tensor], keep_count: int) -> Ma
     sizes = [score.numel() for score in scores.values()]
     capacities = [int(torch.count_nonzero(score > -math.inf)) for score in scores.values()]
     total = sum(sizes)
-    shares = [min(keep_count * size // total, capacity)
-              for size, capacity in zip(sizes, capacities, strict=True)]  # fmt: skip
+    shares = [
+        min(keep_count * size // total, capacity)
+        for size, capacity in zip(sizes, capacities, strict=True)
+    ]
     remainders = [keep_count * size % total for size in sizes]
     by_remainder = sorted(range(len(sizes)), key=lambda layer: -remainders[layer])
     leftover = keep_count - sum(shares)

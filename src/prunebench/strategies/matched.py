@@ -13,10 +13,11 @@ If the method is no better than ``matched_random``, everything it gains comes fr
 allocation; if it beats ``matched_mag``, its within-layer choice beats magnitude's.
 
 A control needs the method's masks at the same (compression, seed) cell, so it is not a
-standalone strategy and lives in its own registry. Entry point: :func:`matched_masks`.
+standalone strategy and lives in its own registry, of the same score objects the strategies use
+(reports show a control's score by its ``Score.name``). Entry point: :func:`matched_masks`.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +27,12 @@ from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.registry import Registry
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies.allocation import top_k_masks
-from prunebench.strategies.scores import ScoreInputs, Scores, magnitude_scores, random_scores
+from prunebench.strategies.score import Score, ScoreInputs
+from prunebench.strategies.weight_scores import MAGNITUDE, RANDOM
 
-MATCHED_CONTROLS: Registry[Callable[[ScoreInputs], Scores]] = Registry("matched control")
-MATCHED_CONTROLS.add("matched_random", random_scores)
-MATCHED_CONTROLS.add("matched_mag", magnitude_scores)
+MATCHED_CONTROLS: Registry[Score] = Registry("matched control")
+MATCHED_CONTROLS.add("matched_random", RANDOM)
+MATCHED_CONTROLS.add("matched_mag", MAGNITUDE)
 
 
 def matched_masks(
@@ -64,7 +66,7 @@ def matched_masks(
             f"the method's masks name {unknown[0]!r}, not a parameter of the model; "
             "re-run its prune stage"
         )
-    scores = score(ScoreInputs(model, parameters, seed, None, F.cross_entropy))
+    scores = score.compute(ScoreInputs(model, parameters, seed, None, F.cross_entropy))
     return {
         name: top_k_masks(
             [scores[name]],

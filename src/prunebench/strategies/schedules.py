@@ -19,16 +19,19 @@ achieved compression is the target's to within one weight, as for a one-shot str
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
 from prunebench.strategies import find_strategy
 from prunebench.strategies.allocation import keep_count
-from prunebench.strategies.strategy import GradualOptions, Strategy
+from prunebench.strategies.options import GradualOptions
+from prunebench.strategies.strategy import Strategy
 from prunebench.training.loop import Recipe, TrainingResult, train
 
 
@@ -68,53 +71,103 @@ def cubic_keep_counts(
     return counts
 
 
+@dataclass(frozen=True)
+class _ScheduledCell:
+    """What a schedule reads of the cell it finetunes, besides its current masks."""
+
+    strategy: Strategy
+    options: Any
+    target: float
+    model: nn.Module
+    include_classifier: bool
+    prunable: dict[str, nn.Parameter]
+    dataset: Any
+    recipe: Recipe
+    seed: int
+    device: torch.device
+    on_epoch: Callable[[dict], None] | None
+    description: str
+
+    def tightened(self, masks: MaskSet, count: int) -> MaskSet:
+        """The strategy's masks keeping ``count`` weights, none that ``masks`` pruned."""
+        return self.strategy.masks(
+            self.model,
+            keep=count,
+            current=masks,
+            seed=self.seed,
+            options=self.options,
+            input_shape=tuple(self.dataset.info.input_shape),
+            include_classifier=self.include_classifier,
+        )
+
+
 def run_schedule(
-    mask_metadata: Mapping[str, Any],
+    method: str,
     model: nn.Module,
     masks: MaskSet,
     dataset,
     recipe: Recipe,
     *,
+    target: float,
+    options: Mapping[str, Any] | None,
+    include_classifier: bool,
     seed: int,
     device: torch.device,
     on_epoch: Callable[[dict], None] | None = None,
     description: str = "finetune",
 ) -> tuple[MaskSet, TrainingResult, int]:
-    """Finetune ``model`` from its first ``masks`` by the schedule of the cell's strategy.
+    """Finetune ``model`` from its first ``masks`` by the schedule of strategy ``method``.
 
-    ``mask_metadata`` is the first mask file's (strategy, options, target compression, prune
-    params). Returns the final masks, the training result (history rows tagged with their round;
-    epochs and steps summed over rounds) and the number of rounds the recipe ran.
+    Args:
+        method: the cell's strategy (a registry name or ``package.module:attribute``).
+        model: the initial model; trained in place.
+        masks: the first masks (what the prune stage wrote).
+        dataset: the materialised dataset.
+        recipe: the finetuning recipe, run once per round (iterative) or once (gradual).
+        target: the cell's target compression.
+        options: the strategy's hyperparameters as the prune stage recorded them.
+        include_classifier: whether the classifier layer is prunable.
+
+    Returns the final masks, the training result (history rows tagged with their round; epochs
+    and steps summed over rounds) and the number of rounds the recipe ran.
     """
-    strategy = find_strategy(mask_metadata["strategy"])
-    options = strategy.parse_options(mask_metadata.get("options"))
-    target = mask_metadata["target_compression"]
-    include_classifier = mask_metadata["prune"]["include_classifier"]
-    context = dict(
-        seed=seed,
-        options=options,
-        input_shape=tuple(dataset.info.input_shape),
+    strategy = find_strategy(method)
+    cell = _ScheduledCell(
+        strategy=strategy,
+        options=strategy.parse_options(options),
+        target=target,
+        model=model,
         include_classifier=include_classifier,
+        prunable=prunable_parameters(model, include_classifier=include_classifier),
+        dataset=dataset,
+        recipe=recipe,
+        seed=seed,
+        device=device,
+        on_epoch=on_epoch,
+        description=description,
     )
-    prunable = prunable_parameters(model, include_classifier=include_classifier)
-    if strategy.schedule == "gradual":
-        return _gradual(strategy, options, model, masks, dataset, recipe, target, prunable,
-                        context, device, on_epoch, description)  # fmt: skip
-    rounds = strategy.training_rounds(options)
+    if strategy.pruning_schedule == PruningSchedule.GRADUAL:
+        return _gradual(cell, masks)
+    return _iterative(cell, masks)
+
+
+def _iterative(cell: _ScheduledCell, masks: MaskSet) -> tuple[MaskSet, TrainingResult, int]:
+    """Round ``r`` of ``rounds`` prunes to ``target ** (r / rounds)``, then runs the recipe."""
+    rounds = cell.strategy.training_rounds(cell.options)
     combined = TrainingResult()
     for round_index in range(1, rounds + 1):
         if round_index > 1:
-            count = keep_count(model, prunable, target ** (round_index / rounds))
-            masks = strategy.masks(model, keep=count, current=masks, **context)
+            compression = cell.target ** (round_index / rounds)
+            masks = cell.tightened(masks, keep_count(cell.model, cell.prunable, compression))
         result = train(
-            model,
-            dataset,
-            recipe,
-            seed=seed,
-            device=device,
+            cell.model,
+            cell.dataset,
+            cell.recipe,
+            seed=cell.seed,
+            device=cell.device,
             masks=masks,
-            on_epoch=_tagged(on_epoch, round_index),
-            description=f"{description} round {round_index}/{rounds}",
+            on_epoch=_tagged(cell.on_epoch, round_index),
+            description=f"{cell.description} round {round_index}/{rounds}",
         )
         combined.history += [{**row, "round": round_index} for row in result.history]
         combined.steps += result.steps
@@ -124,46 +177,36 @@ def run_schedule(
     return masks, combined, rounds
 
 
-def _gradual(
-    strategy: Strategy,
-    options: GradualOptions,
-    model: nn.Module,
-    masks: MaskSet,
-    dataset,
-    recipe: Recipe,
-    target: float,
-    prunable: dict[str, nn.Parameter],
-    context: dict[str, Any],
-    device: torch.device,
-    on_epoch: Callable[[dict], None] | None,
-    description: str,
-) -> tuple[MaskSet, TrainingResult, int]:
+def _gradual(cell: _ScheduledCell, masks: MaskSet) -> tuple[MaskSet, TrainingResult, int]:
+    """One run of the recipe, the masks tightened on the cubic schedule (one round)."""
+    prunable = cell.prunable
     total = sum(weight.numel() for weight in prunable.values())
-    initial = sum(int(masks[name].sum()) if name in masks else prunable[name].numel()
-                  for name in prunable)  # fmt: skip
-    planned = recipe.epochs * recipe.steps_per_epoch_on(len(dataset.split("train")))
-    updates = cubic_keep_counts(total, initial, keep_count(model, prunable, target), planned,
-                                options)  # fmt: skip
+    initial = sum(
+        int(masks[name].sum()) if name in masks else prunable[name].numel() for name in prunable
+    )
+    planned = cell.recipe.epochs * cell.recipe.steps_per_epoch_on(len(cell.dataset.split("train")))
+    final = keep_count(cell.model, prunable, cell.target)
+    updates = cubic_keep_counts(total, initial, final, planned, cell.options)
     current = {"masks": masks}
 
     def update(steps_taken: int) -> MaskSet | None:
         count = updates.get(steps_taken)
         if count is None:
             return None
-        current["masks"] = strategy.masks(model, keep=count, current=current["masks"], **context)
+        current["masks"] = cell.tightened(current["masks"], count)
         return current["masks"]
 
     result = train(
-        model,
-        dataset,
-        recipe,
-        seed=context["seed"],
-        device=device,
+        cell.model,
+        cell.dataset,
+        cell.recipe,
+        seed=cell.seed,
+        device=cell.device,
         masks=masks,
         mask_schedule=update,
         settle_step=max(updates, default=0),
-        on_epoch=on_epoch,
-        description=description,
+        on_epoch=cell.on_epoch,
+        description=cell.description,
     )
     if updates and max(updates) > result.steps:
         # Unreachable with end <= 1 of the planned steps; guarded because it would be silent.

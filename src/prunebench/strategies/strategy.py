@@ -1,127 +1,86 @@
-"""The strategy object: a score, an allocation, a structure, a schedule and its hyperparameters.
+"""The strategy object: a score, an allocation, a structure, a pruning schedule and its options.
 
-The paper's taxonomy as one value. A :class:`Strategy` declares
+The paper's taxonomy as one value (Blalock et al. 2020, section 2). A :class:`Strategy` declares
 
-- ``score``: a function of :class:`~prunebench.strategies.scores.ScoreInputs`, higher keeps. For
-  the unstructured structure it returns one tensor per prunable weight; for the channel structure
-  one number per channel group (``inputs.groups``);
-- ``allocation``: ``"global"`` (the highest scores anywhere) or ``"layerwise"`` (the same fraction
-  of every layer);
-- ``structure``: ``"unstructured"`` (each weight on its own) or ``"channel"`` (whole output
-  channels with everything that depends on them, ``prunebench.sparsity.channels``);
-- ``schedule``: ``"one_shot"`` (masks computed once, before finetuning), ``"iterative"`` (pruned
-  in rounds with the benchmark's finetuning recipe after each) or ``"gradual"`` (sparsity raised
-  during finetuning, then held). Schedules run in the finetune step
+- ``score``: a :class:`~prunebench.strategies.score.Score`, higher keeps. For the unstructured
+  structure it rates every prunable weight; for the channel structure every channel group;
+- ``allocation``: ``Allocation.GLOBAL`` (the highest scores anywhere) or ``Allocation.LAYERWISE``
+  (the same fraction of every layer);
+- ``structure``: ``Structure.UNSTRUCTURED`` (each weight on its own) or ``Structure.CHANNEL``
+  (whole output channels with everything that depends on them, ``prunebench.sparsity.channels``);
+- ``pruning_schedule``: ``PruningSchedule.ONE_SHOT`` (masks computed once, before finetuning),
+  ``ITERATIVE`` (pruned in rounds with the benchmark's finetuning recipe after each) or
+  ``GRADUAL`` (sparsity raised during finetuning, then held). Schedules run in the finetune step
   (``prunebench.strategies.schedules``); the prune step writes their first mask;
-- ``options``: a frozen dataclass of its hyperparameters, every field with a default, set from
-  params (``prune.options``); an unknown key is refused naming the valid ones.
+- ``options``: a frozen dataclass of its hyperparameters (``prunebench.strategies.options``); by
+  default its pruning schedule's own, or none.
 
+The three taxonomy words also accept their plain strings (``"layerwise"``), as a researcher's
+module or params would write them; an unknown one is refused in one line with the valid choices.
 Reporting reads these properties (:meth:`Strategy.properties`); it never guesses them from a name.
+
+Example::
+
+    >>> from prunebench.strategies.weight_scores import MAGNITUDE
+    >>> Strategy(MAGNITUDE, "layerwise").properties()["allocation"]
+    'layerwise'
 """
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
 from prunebench.foundations.typed import as_mapping, from_mapping
+from prunebench.sparsity.channels.group import ChannelGroup
+from prunebench.sparsity.channels.masks import group_masks
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
-from prunebench.strategies.allocation import (
-    global_allocation,
-    keep_count,
-    layerwise_allocation,
-)
-from prunebench.strategies.scores import Batch, LossFunction, ScoreInputs
+from prunebench.strategies.allocation import global_allocation, keep_count, layerwise_allocation
+from prunebench.strategies.channel_selection import check_reachable, select_groups
+from prunebench.strategies.options import SCHEDULE_OPTIONS, NoOptions
+from prunebench.strategies.score import Batch, LossFunction, Score, ScoreInputs, Scores
 
-ALLOCATIONS: dict[str, Callable[[dict[str, torch.Tensor], int], MaskSet]] = {
-    "global": global_allocation,
-    "layerwise": layerwise_allocation,
+ALLOCATIONS: dict[Allocation, Callable[[Scores, int], MaskSet]] = {
+    Allocation.GLOBAL: global_allocation,
+    Allocation.LAYERWISE: layerwise_allocation,
 }
-STRUCTURES = ("unstructured", "channel")
-SCHEDULES = ("one_shot", "iterative", "gradual")
-
-
-@dataclass(frozen=True)
-class NoOptions:
-    """The hyperparameters of a strategy that has none."""
-
-
-@dataclass(frozen=True)
-class IterativeOptions:
-    """Iterative pruning: ``rounds`` rounds, each pruning by the same compression factor
-    (``target ** (1 / rounds)``), each followed by the benchmark's finetuning recipe."""
-
-    rounds: int = 3
-
-    def __post_init__(self) -> None:
-        if isinstance(self.rounds, bool) or not isinstance(self.rounds, int) or self.rounds < 1:
-            raise PrunebenchError(f"rounds must be a whole number >= 1, got {self.rounds!r}")
-
-
-@dataclass(frozen=True)
-class GradualOptions:
-    """Gradual pruning on Zhu & Gupta's cubic schedule (ICLR 2018 workshop, arXiv 1710.01878).
-
-    Sparsity of the prunable weights rises from ``initial_sparsity`` at the fraction ``start`` of
-    the finetuning's optimizer steps to the target's at the fraction ``end``, the masks updated
-    every ``frequency`` steps, and is held until training ends. Early stopping and the choice of
-    the best epoch only consider epochs at the target sparsity.
-    """
-
-    initial_sparsity: float = 0.0
-    start: float = 0.0
-    end: float = 0.5
-    frequency: int = 10
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.initial_sparsity < 1:
-            raise PrunebenchError(
-                f"initial_sparsity must lie in [0, 1), got {self.initial_sparsity!r}"
-            )
-        if not 0 <= self.start < self.end <= 1:
-            raise PrunebenchError(
-                f"start and end must satisfy 0 <= start < end <= 1 (fractions of the finetuning "
-                f"steps), got {self.start!r} and {self.end!r}"
-            )
-        if (
-            isinstance(self.frequency, bool)
-            or not isinstance(self.frequency, int)
-            or self.frequency < 1
-        ):
-            raise PrunebenchError(f"frequency must be a whole number >= 1, got {self.frequency!r}")
-
-
-SCHEDULE_OPTIONS = {"iterative": IterativeOptions, "gradual": GradualOptions}
+"""The allocations a strategy may declare (``Allocation.MATCHED`` is the matched controls')."""
 
 
 @dataclass(frozen=True)
 class Strategy:
     """A pruning method: what it scores, how it allocates, what it removes, and when."""
 
-    score: Callable[[ScoreInputs], Any]
-    allocation: str = "global"
-    structure: str = "unstructured"
-    schedule: str = "one_shot"
-    options: type = NoOptions
-    needs_batches: bool = False
+    score: Score
+    allocation: Allocation = Allocation.GLOBAL
+    structure: Structure = Structure.UNSTRUCTURED
+    pruning_schedule: PruningSchedule = PruningSchedule.ONE_SHOT
+    options: type | None = None
 
     def __post_init__(self) -> None:
-        if not callable(self.score):
-            raise PrunebenchError(f"a strategy's score must be a function, got {self.score!r}")
-        for name, value, choices in (
-            ("allocation", self.allocation, tuple(ALLOCATIONS)),
-            ("structure", self.structure, STRUCTURES),
-            ("schedule", self.schedule, SCHEDULES),
+        if not isinstance(self.score, Score):
+            raise PrunebenchError(
+                f"a strategy's score must be a prunebench.strategies.Score(name, compute), "
+                f"got {self.score!r}"
+            )
+        for name, valid in (
+            ("allocation", tuple(ALLOCATIONS)),
+            ("structure", tuple(Structure)),
+            ("pruning_schedule", tuple(PruningSchedule)),
         ):
-            if value not in choices:
-                raise PrunebenchError(
-                    f"unknown {name} {value!r}; valid choices: {', '.join(choices)}"
-                )
+            object.__setattr__(self, name, _member(getattr(self, name), valid, name))
+        if self.options is None:
+            default = SCHEDULE_OPTIONS.get(self.pruning_schedule, NoOptions)
+            object.__setattr__(self, "options", default)
+        self._check_options()
+
+    def _check_options(self) -> None:
         if not (isinstance(self.options, type) and is_dataclass(self.options)):
             raise PrunebenchError(f"a strategy's options must be a dataclass, got {self.options!r}")
         required = [
@@ -131,42 +90,45 @@ class Strategy:
         ]
         if required:
             raise PrunebenchError(f"option {required[0]!r} of the strategy has no default")
-        if self.schedule in SCHEDULE_OPTIONS:
-            wanted = SCHEDULE_OPTIONS[self.schedule]
+        if self.pruning_schedule in SCHEDULE_OPTIONS:
+            wanted = SCHEDULE_OPTIONS[self.pruning_schedule]
             if not issubclass(self.options, wanted):
                 raise PrunebenchError(
-                    f"a {self.schedule} strategy's options must extend {wanted.__name__}"
+                    f"a {self.pruning_schedule} strategy's options must extend {wanted.__name__}"
                 )
             # Masks are recomputed mid-training from the weights alone: no minibatches there.
-            if self.structure != "unstructured" or self.needs_batches:
+            if self.structure != Structure.UNSTRUCTURED or self.needs_batches:
                 raise PrunebenchError(
-                    f"a {self.schedule} schedule needs an unstructured, data-free score"
+                    f"a {self.pruning_schedule} schedule needs an unstructured, data-free score"
                 )
 
     @property
-    def score_name(self) -> str:
-        """The score's name for reports: its ``score_name`` attribute, else the function's."""
-        name = getattr(self.score, "score_name", None) or getattr(self.score, "__name__", "")
-        return name.removesuffix("_scores") or type(self.score).__name__
+    def needs_batches(self) -> bool:
+        """Whether its score reads minibatches (``Score.needs_batches``)."""
+        return self.score.needs_batches
 
     def parse_options(self, raw: Mapping[str, Any] | None, name: str = "prune.options") -> Any:
         """The options dataclass from a params mapping; unknown keys refused in one line."""
         return from_mapping(self.options, dict(raw or {}), name)
 
     def properties(self, options: Any = None) -> dict[str, Any]:
-        """What reporting reads: score, allocation, structure, schedule and the options."""
+        """What reporting reads: score, allocation, structure, schedule and the options.
+
+        Plain JSON values under the keys the resolved configs have always had ("schedule" is the
+        pruning schedule).
+        """
         options = self.options() if options is None else options
         return {
-            "score": self.score_name,
-            "allocation": self.allocation,
-            "structure": self.structure,
-            "schedule": self.schedule,
+            "score": self.score.name,
+            "allocation": self.allocation.value,
+            "structure": self.structure.value,
+            "schedule": self.pruning_schedule.value,
             "options": as_mapping(options),
         }
 
     def training_rounds(self, options: Any) -> int:
         """How many times the finetuning recipe runs per cell: ``rounds`` if iterative, else 1."""
-        return options.rounds if self.schedule == "iterative" else 1
+        return options.rounds if self.pruning_schedule == PruningSchedule.ITERATIVE else 1
 
     def check_reachable(
         self,
@@ -186,24 +148,21 @@ class Strategy:
         """
         compressions = list(compressions)
         options = self.options() if options is None else options
-        if self.schedule == "gradual":
+        if self.pruning_schedule == PruningSchedule.GRADUAL:
             parameters = _prunable(model, include_classifier)
-            total = sum(weight.numel() for weight in parameters.values())
-            initial_keep = total - round(total * options.initial_sparsity)
+            initial_keep = _initial_keep(parameters, options)
             for compression in compressions:
                 if initial_keep < keep_count(model, parameters, compression):
                     raise PrunebenchError(
                         f"initial_sparsity {options.initial_sparsity:g} already prunes more than "
                         f"compression {compression:g} does; lower it"
                     )
-        if self.structure == "channel":
-            from prunebench.sparsity.channels import channel_groups, select_groups
-
-            groups = channel_groups(model, input_shape)
+        if self.structure == Structure.CHANNEL:
+            groups = _channel_groups(model, input_shape)
             if not groups:
                 raise PrunebenchError(f"model {type(model).__name__} has no prunable channels")
             for compression in compressions:
-                select_groups([0.0] * len(groups), groups, model, compression, layerwise=False)
+                check_reachable(model, groups, compression)
             return
         parameters = _prunable(model, include_classifier)
         for compression in compressions:
@@ -219,12 +178,11 @@ class Strategy:
         (all of them kept by default). ``kwargs`` are those of :meth:`masks`.
         """
         options = self.options() if options is None else options
-        if self.schedule == "iterative":
+        if self.pruning_schedule == PruningSchedule.ITERATIVE:
             return self.masks(model, compression ** (1 / options.rounds), options=options, **kwargs)
-        if self.schedule == "gradual":
+        if self.pruning_schedule == PruningSchedule.GRADUAL:
             parameters = _prunable(model, kwargs.get("include_classifier", False))
-            total = sum(weight.numel() for weight in parameters.values())
-            count = total - round(total * options.initial_sparsity)
+            count = _initial_keep(parameters, options)
             return self.masks(model, keep=count, options=options, **kwargs)
         return self.masks(model, compression, options=options, **kwargs)
 
@@ -258,28 +216,13 @@ class Strategy:
         if self.needs_batches and batches is None:
             raise PrunebenchError("this strategy scores weights from data: pass batches")
         parameters = _prunable(model, include_classifier)
-        if self.structure == "channel":
-            from prunebench.sparsity.channels import channel_groups, group_masks, select_groups
-
-            if input_shape is None or compression is None:
-                raise PrunebenchError("a channel strategy needs input_shape and a compression")
-            groups = channel_groups(model, input_shape)
-            inputs = ScoreInputs(
-                model, parameters, seed, batches, loss_function, options, None, input_shape, groups
-            )
-            pruned = select_groups(
-                self.score(inputs),
-                groups,
-                model,
-                compression,
-                layerwise=self.allocation == "layerwise",
-            )
-            return group_masks(model, groups, pruned)
-        count = keep if keep is not None else keep_count(model, parameters, compression)
         inputs = ScoreInputs(
-            model, parameters, seed, batches, loss_function, options, count, input_shape, None
+            model, parameters, seed, batches, loss_function, options, input_shape=input_shape
         )
-        scores = self.score(inputs)
+        if self.structure == Structure.CHANNEL:
+            return self._channel_masks(inputs, compression)
+        count = keep if keep is not None else keep_count(model, parameters, compression)
+        scores = self.score.compute(replace(inputs, keep_count=count))
         if current is not None:
             scores = {
                 name: score.masked_fill(~current[name].to(score.device), -math.inf)
@@ -288,6 +231,37 @@ class Strategy:
                 for name, score in scores.items()
             }
         return ALLOCATIONS[self.allocation](scores, count)
+
+    def _channel_masks(self, inputs: ScoreInputs, compression: float | None) -> MaskSet:
+        """The channel structure's masks: the selected groups' slices, biases and batch norm."""
+        if inputs.input_shape is None or compression is None:
+            raise PrunebenchError("a channel strategy needs input_shape and a compression")
+        groups = _channel_groups(inputs.model, inputs.input_shape)
+        scores = self.score.compute(replace(inputs, groups=groups))
+        pruned = select_groups(scores, groups, inputs.model, compression, self.allocation)
+        return group_masks(inputs.model, groups, pruned)
+
+
+def _member(value: object, valid: tuple[StrEnum, ...], name: str) -> StrEnum:
+    """The member of ``valid`` equal to ``value`` (a member or its string), else a refusal."""
+    for member in valid:
+        if value == member:
+            return member
+    what = name.replace("_", " ")
+    raise PrunebenchError(f"unknown {what} {value!r}; valid choices: {', '.join(valid)}")
+
+
+def _channel_groups(model: nn.Module, input_shape: tuple[int, ...]) -> list[ChannelGroup]:
+    # Imported here: tracing needs Torch-Pruning, which only a channel strategy uses.
+    from prunebench.sparsity.channels.dependencies import channel_groups
+
+    return channel_groups(model, input_shape)
+
+
+def _initial_keep(parameters: dict[str, nn.Parameter], options: Any) -> int:
+    """Prunable weights a gradual schedule keeps at first: all but ``initial_sparsity`` of them."""
+    total = sum(weight.numel() for weight in parameters.values())
+    return total - round(total * options.initial_sparsity)
 
 
 def _prunable(model: nn.Module, include_classifier: bool) -> dict[str, nn.Parameter]:

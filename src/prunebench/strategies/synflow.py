@@ -42,6 +42,8 @@ from prunebench.foundations.errors import PrunebenchError
 from prunebench.measurement.accuracy import eval_mode
 from prunebench.sparsity.masks import MaskSet, validate_masks
 from prunebench.strategies.allocation import top_k_masks
+from prunebench.strategies.options import require_whole_number
+from prunebench.strategies.score import Score, ScoreInputs
 
 # float64 throughout: see the module docstring.
 SCORE_DTYPE = torch.float64
@@ -58,9 +60,7 @@ class SynflowOptions:
     rounds: int = 100
 
     def __post_init__(self) -> None:
-        rounds = self.rounds
-        if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
-            raise PrunebenchError(f"synflow rounds must be a whole number >= 1, got {rounds!r}")
+        require_whole_number(self.rounds, "synflow rounds")
 
 
 def synflow_schedule(prunable_total: int, keep_count: int, rounds: int) -> list[int]:
@@ -164,6 +164,19 @@ def synflow_final_scores(
             return ranked
         masks = dict(zip(ranked, top_k_masks(list(ranked.values()), count), strict=True))
     raise AssertionError("synflow_schedule returns at least one round")
+
+
+def _last_round_scores(inputs: ScoreInputs) -> dict[str, torch.Tensor]:
+    """:func:`synflow_final_scores` towards the strategy's ``keep_count``, with its options."""
+    if inputs.input_shape is None or inputs.keep_count is None:
+        raise PrunebenchError("synflow needs the model's input_shape and the keep count")
+    return synflow_final_scores(
+        inputs.model, inputs.parameters, inputs.keep_count, inputs.input_shape, inputs.options
+    )
+
+
+SYNFLOW = Score("synflow", _last_round_scores)
+"""SynFlow as a score: data-free; its global top ``keep_count`` is SynFlow's mask."""
 
 
 def _scores(

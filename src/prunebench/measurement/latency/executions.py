@@ -28,7 +28,9 @@ from prunebench.measurement.latency.records import (
     LayerTiming,
 )
 from prunebench.measurement.latency.timing import Timing, forward, run_ns
-from prunebench.sparsity.channels import channel_groups, physically_pruned, pruned_groups
+from prunebench.sparsity.channels.dependencies import channel_groups
+from prunebench.sparsity.channels.masks import pruned_groups
+from prunebench.sparsity.channels.physical import physically_pruned
 
 LAYER_REPEATS = 5
 """Timed runs per layer and kernel when the sparse execution picks each layer's kernel."""

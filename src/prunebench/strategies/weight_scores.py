@@ -1,51 +1,22 @@
-"""Score functions: how important each prunable weight is (higher keeps).
+"""The scores of single weights: random, magnitude, gradient, activation and LAMP.
 
-A score function takes a :class:`ScoreInputs` and returns one tensor per prunable weight, of the
-weight's shape, on its device. It only ranks weights; how many are kept where is the allocation's
-job (``prunebench.strategies.allocation``). Scores must not change the model: parameters, buffers
-(batch-norm statistics), ``.grad`` and the train/eval mode are as they were afterwards.
+Each is a :class:`~prunebench.strategies.score.Score` whose function returns one tensor per
+prunable weight, of the weight's shape, on its device (``score.Scores``); how many are kept where
+is the allocation's job (``prunebench.strategies.allocation``).
 
 Scores computed from data run the model in eval mode. That is deterministic (no dropout draws) and
 leaves batch-norm running statistics untouched, so pruning never alters the pretrained model
 beyond its masks; ShrinkBench computed gradients in train mode, which updates those statistics.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.measurement.accuracy import eval_mode
-
-Batch = tuple[torch.Tensor, torch.Tensor]
-LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Scores = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class ScoreInputs:
-    """Everything a score function may read.
-
-    ``parameters`` are the prunable weights by state-dict name (``masks.prunable_parameters``);
-    ``batches`` are the minibatches for data-dependent scores, ``(images, labels)`` each;
-    ``options`` the strategy's hyperparameters (its options dataclass). ``keep_count`` is the
-    number of weights the allocation will keep, for scores that prune iteratively on their way
-    to it (SynFlow); ``input_shape`` one sample's shape, for scores that run the network on a
-    synthetic input; ``groups`` the channel groups a channel score rates, one number each.
-    """
-
-    model: nn.Module
-    parameters: dict[str, nn.Parameter]
-    seed: int
-    batches: Iterable[Batch] | None
-    loss_function: LossFunction
-    options: Any = None
-    keep_count: int | None = None
-    input_shape: tuple[int, ...] | None = None
-    groups: Sequence[Any] | None = None
+from prunebench.strategies.score import Batch, Score, ScoreInputs, Scores
 
 
 def magnitude_scores(inputs: ScoreInputs) -> Scores:
@@ -205,51 +176,8 @@ def _per_weight(per_input: torch.Tensor, module: nn.Module) -> torch.Tensor:
     return per_group.view(module.out_channels, -1, 1, 1)
 
 
-# Channel scores: one number per channel group (``inputs.groups``), for the channel structure.
-# Channel-level code (and Torch-Pruning) is imported only when a channel strategy runs.
-
-
-def channel_l1_scores(inputs: ScoreInputs) -> list[float]:
-    """The L1 norm of each group's filters over the mean of its layer's (Li et al., ICLR 2017).
-
-    Normalised per layer so that one global threshold compares layers of different scales; within
-    a layer the order is the plain L1's, so a layerwise allocation prunes exactly Li et al.'s.
-    """
-    from prunebench.sparsity.channels import channel_scores
-
-    return channel_scores(inputs.model, inputs.groups, "l1_normalised")
-
-
-channel_l1_scores.score_name = "channel_l1"
-
-
-def channel_bn_scores(inputs: ScoreInputs) -> list[float]:
-    """``|gamma|`` of each group's batch-norm channels (network slimming, Liu et al., ICCV 2017)."""
-    from prunebench.sparsity.channels import channel_scores
-
-    return channel_scores(inputs.model, inputs.groups, "bn")
-
-
-def channel_random_scores(inputs: ScoreInputs) -> list[float]:
-    """Uniform random numbers per group, seeded by ``seed`` alone."""
-    from prunebench.sparsity.channels import channel_scores
-
-    return channel_scores(inputs.model, inputs.groups, "random", seed=inputs.seed)
-
-
-def synflow_iterative_scores(inputs: ScoreInputs) -> Scores:
-    """SynFlow's last-round scores after ``options.rounds`` rounds towards ``keep_count``.
-
-    Data-free; their global top ``keep_count`` is SynFlow's mask (see
-    ``prunebench.strategies.synflow``).
-    """
-    from prunebench.strategies.synflow import synflow_final_scores
-
-    if inputs.input_shape is None or inputs.keep_count is None:
-        raise PrunebenchError("synflow needs the model's input_shape and the keep count")
-    return synflow_final_scores(
-        inputs.model, inputs.parameters, inputs.keep_count, inputs.input_shape, inputs.options
-    )
-
-
-synflow_iterative_scores.score_name = "synflow"
+RANDOM = Score("random", random_scores)
+MAGNITUDE = Score("magnitude", magnitude_scores)
+GRADIENT = Score("gradient", gradient_scores, needs_batches=True)
+ACTIVATION = Score("activation", activation_scores, needs_batches=True)
+LAMP = Score("lamp", lamp_scores)
