@@ -8,21 +8,26 @@ from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.files import load_state_dict
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell
+from prunebench.pipeline.configs import PruneConfig
 from prunebench.sparsity.masks import mask_compression, prunable_parameters
 from prunebench.stages.finetune import finetune_cell
-from prunebench.stages.prune import prune_cell
+from prunebench.stages.prune import PruneInputs, prune_cell
 from prunebench.strategies import STRATEGIES, GradualOptions, keep_count, layerwise_allocation
 from prunebench.strategies.schedules import cubic_keep_counts
 from prunebench.training.loop import Recipe, train
 
 CPU = torch.device("cpu")
 WEIGHTS = "src/prunebench/benchmarks/weights/fashion_mnist_sample_lenet5.safetensors"
-CONFIG = {
-    "model": "lenet5",
-    "include_classifier": False,
-    "score_batches": 1,
-    "score_batch_size": 64,
-}
+CONFIG = PruneConfig(
+    benchmark="fashion_mnist_sample_lenet5",
+    dataset="fashion_mnist_sample",
+    model="lenet5",
+    compressions=[2.0],
+    seeds=[0],
+    include_classifier=False,
+    score_batches=1,
+    score_batch_size=64,
+)
 RECIPE = Recipe(batch_size=64, epochs=2, patience=1, steps_per_epoch=6)
 
 
@@ -42,7 +47,7 @@ def kept(masks, model) -> int:
 
 def run(method, compression, sample, pretrained, options=None, recipe=RECIPE):
     cell = Cell(float(compression), 0)
-    pruned = prune_cell(method, cell, pretrained, sample, CONFIG, device=CPU, options=options)
+    pruned = prune_cell(method, cell, PruneInputs(CONFIG, sample, pretrained, CPU), options)
     finetuned = finetune_cell(
         "lenet5", pretrained, pruned.masks, pruned.metadata, sample, recipe, seed=0, device=CPU
     )
@@ -72,7 +77,7 @@ def test_imp_prunes_in_equal_factors_and_ends_on_the_target(sample, pretrained):
     weights = dict(finetuned.model.named_parameters())
     for name, mask in finetuned.masks.items():
         assert not weights[name].detach()[~mask].any(), name
-    assert finetuned.budget == {"epochs": 3 * 2, "steps": 3 * 2 * 6, "rounds": 3}
+    assert finetuned.budget.to_json() == {"epochs": 3 * 2, "steps": 3 * 2 * 6, "rounds": 3}
     assert [row["round"] for row in finetuned.result.history] == [1, 1, 2, 2, 3, 3]
 
 
@@ -85,7 +90,7 @@ def test_gmp_starts_dense_and_ends_on_the_target_with_pruned_weights_at_zero(sam
     weights = dict(finetuned.model.named_parameters())
     for name, mask in finetuned.masks.items():
         assert not weights[name].detach()[~mask].any(), name
-    assert finetuned.budget == {"epochs": 2, "steps": 12, "rounds": 1}
+    assert finetuned.budget.to_json() == {"epochs": 2, "steps": 12, "rounds": 1}
 
 
 def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
@@ -127,11 +132,11 @@ def test_pruned_weights_stay_zero_between_mask_updates(sample, pretrained):
 
 def test_hyperparameters_reach_the_strategy(sample, pretrained):
     cell = Cell(16.0, 0)
-    two = prune_cell("imp", cell, pretrained, sample, CONFIG, device=CPU, options={"rounds": 2})
-    four = prune_cell("imp", cell, pretrained, sample, CONFIG, device=CPU, options={"rounds": 4})
-    assert two.metadata["options"] == {"rounds": 2}
-    assert two.metadata["achieved_compression"] == pytest.approx(4, rel=1e-4)
-    assert four.metadata["achieved_compression"] == pytest.approx(2, rel=1e-4)
+    two = prune_cell("imp", cell, PruneInputs(CONFIG, sample, pretrained, CPU), {"rounds": 2})
+    four = prune_cell("imp", cell, PruneInputs(CONFIG, sample, pretrained, CPU), {"rounds": 4})
+    assert two.metadata.options == {"rounds": 2}
+    assert two.metadata.achieved_compression == pytest.approx(4, rel=1e-4)
+    assert four.metadata.achieved_compression == pytest.approx(2, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +155,7 @@ def test_unknown_or_bad_hyperparameters_are_refused_in_one_line(strategy, option
 
 def test_equal_budget_gives_a_one_shot_method_the_recipe_as_many_times(sample, pretrained):
     recipe = Recipe(batch_size=64, epochs=1, patience=5, steps_per_epoch=4)
-    pruned = prune_cell("global_mag", Cell(4.0, 0), pretrained, sample, CONFIG, device=CPU)
+    pruned = prune_cell("global_mag", Cell(4.0, 0), PruneInputs(CONFIG, sample, pretrained, CPU))
     finetuned = finetune_cell(
         "lenet5",
         pretrained,
@@ -162,7 +167,7 @@ def test_equal_budget_gives_a_one_shot_method_the_recipe_as_many_times(sample, p
         device=CPU,
         one_shot_rounds=3,
     )
-    assert finetuned.budget == {"epochs": 3, "steps": 12, "rounds": 1}
+    assert finetuned.budget.to_json() == {"epochs": 3, "steps": 12, "rounds": 1}
     assert all(torch.equal(finetuned.masks[name], pruned.masks[name]) for name in pruned.masks)
 
 
