@@ -178,9 +178,10 @@ for _model, _file in _TORCHVISION_FILES.items():
     )
 
 
-# Our own weights, for the benchmarks whose model we train (SPEC: the same initial model on every
-# machine). They ship in the package beside a JSON of their sha256, the recipe, seed, data digest
-# and machine that produced them; ``scripts/publish_pretrained.py`` makes both.
+# Our own weights, for the benchmarks whose model we train, so that every machine starts from the
+# same initial model (docs/design.md, "Reproducibility"). They ship in the package beside a JSON
+# of their sha256, the recipe, seed, data digest and machine that produced them;
+# ``scripts/publish_pretrained.py`` makes both.
 BUNDLED_DIR = Path(__file__).resolve().parent / "weights"
 BUNDLED = ("fashion_mnist_sample_lenet5", "fashion_mnist_lenet5")
 

@@ -56,8 +56,9 @@ BENCHMARKS.add(
         pretrained="prunebench_fashion_mnist_sample_lenet5",
         # Sized for the default pipeline's ten-minute budget on two CPU cores: 120 cells (the
         # method, five baselines and two matched controls, five compressions, three seeds). Each
-        # finetunes for 80 steps of batch 64 (5,120 of the 9,000 training images, about 1.7 s
-        # there), which recovers as much top-1 as a whole epoch at batch 128 (about 3 s).
+        # finetunes for 80 steps of batch 64 (5,120 of the 9,000 training images), which recovers
+        # as much top-1 as a whole epoch at batch 128 in less time (perf/finetune_recipe.py;
+        # docs/measurements.md).
         finetune=Recipe(
             optimizer="adam",
             learning_rate=3e-4,

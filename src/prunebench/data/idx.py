@@ -2,7 +2,7 @@
 
 The format is four magic bytes (two zeros, a type code, the number of dimensions), one big-endian
 ``int32`` per dimension, then the values in row-major order. A dozen lines of NumPy read it, which
-keeps ``torchvision`` (eight seconds to import) out of every stage that touches these datasets.
+keeps ``torchvision`` (seconds to import) out of every stage that touches these datasets.
 """
 
 import gzip

@@ -5,7 +5,8 @@ products) pick their code path, and with it the order of floating-point sums, fr
 instruction set of the machine and the number of threads. A seeded run therefore reproduces bit
 for bit on the same machine but not on another one, and training amplifies the last-bit
 differences into different models. Pinning the instruction set every library may use, and the
-thread count, removes that choice (measurements: README, "Reproducibility").
+thread count, removes that choice (``docs/design.md``, "Reproducibility"; the measurements are in
+``docs/measurements.md``, "Pinned CPU numerics").
 
 The settings are environment variables that the libraries read once, when torch is imported, so
 :func:`pin_cpu_numerics` must run before ``import torch``; the stage scripts call it first thing.
@@ -21,14 +22,14 @@ MODE_VARIABLE = "PRUNEBENCH_CPU_NUMERICS"
 PINNED = "pinned"
 NATIVE = "native"
 
-# Measured (perf/cpu_numerics.py; README, "Reproducibility"): each of these changes the bits
+# Measured (perf/cpu_numerics.py; docs/measurements.md): each of these changes the bits
 # of a finetuned LeNet-5. ATen and oneDNN are capped at AVX2, which every x86-64 CPU the benchmark
 # targets has, so an AVX512 machine runs the code paths of an AVX2-only one. MKL picks its kernels
 # by CPU vendor as well as by instruction set (an Intel and an AMD CPU with the same AVX2 differ,
 # even with MKL_CBWR=AVX2); COMPATIBLE is its one mode that gives the same results on both. The
 # thread count is fixed because the reduction order of a parallel loop depends on it: two threads
-# on every machine (one thread would cost 1.5-2x on the 2-core reference machine; two cost 1.0-1.1x
-# against its native setting). Cells are independent, so a bigger machine gains throughput by
+# on every machine (one thread would make finetuning markedly slower on a 2-core machine; two cost
+# little against its native setting). Cells are independent, so a bigger machine gains throughput by
 # running cells side by side, not threads inside one.
 PINNED_ENVIRONMENT = {
     "ATEN_CPU_CAPABILITY": "avx2",

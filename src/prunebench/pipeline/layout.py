@@ -24,13 +24,13 @@ LAYERS_FILE = "layers.csv"
 MODEL_FILE = "model.safetensors"
 """Finetune: the finetuned model, masks folded in; fetch_pretrained: the initial model."""
 TRAINING_FILE = "training.json"
-"""Finetune: how the cell was trained (``training.summary.TrainingSummary``)."""
+"""Finetune: how the cell was trained (``pipeline.records.TrainingSummary``)."""
 CURVES_FOLDER = "live"
 """Finetune and fetch_pretrained: dvclive's per-epoch curves."""
 METRICS_FILE = "metrics.json"
 """Evaluate: the cell's metrics record (``measurement.records``)."""
 LATENCY_FILE = "latency.json"
-"""Latency: the cell's timing record (``measurement.latency``)."""
+"""Latency: the cell's latency record (``measurement.latency.records``)."""
 
 # Top-level folders and files.
 RESOLVED = Path("resolved")

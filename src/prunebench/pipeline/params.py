@@ -61,9 +61,9 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class LatencyParams:
-    """How measured latency is timed (README, "Measured speed")."""
+    """How measured latency is timed (``docs/design.md``, "Measured speed")."""
 
-    repeats: int = 30  # timed runs per measurement, after the warm-up (SPEC: at least 30)
+    repeats: int = 30  # timed runs per timing, after the warm-up (at least MINIMUM_REPEATS)
     warmup: int = 5
     batch_sizes: list[int] | None = None  # None: 1 and the evaluation batch size
 

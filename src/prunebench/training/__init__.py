@@ -1,1 +1,1 @@
-"""Training with masks: the finetuning and pretraining loop and its recipe (``loop``)."""
+"""Training with masks: the finetuning and pretraining loop (``loop``) and its ``recipe``."""

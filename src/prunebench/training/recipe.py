@@ -129,7 +129,8 @@ class Recipe(Record):
         """The recipe's optimizer over ``parameters`` (already on their training device).
 
         The fused implementation (one kernel per step rather than one per operation and
-        parameter) is used on CPU and CUDA: it is about three times faster on LeNet-5.
+        parameter) is used on CPU and CUDA: it is several times faster on LeNet-5
+        (``docs/measurements.md``).
         """
         import torch
 

@@ -1,7 +1,7 @@
 """Measured inference latency of a pruned model against the dense one, for one benchmark cell.
 
 A pruned model can be executed several ways, and which is fastest is a fact about the machine,
-never an assumption (README, "Measured speed"). The package, one room per purpose:
+never an assumption (``docs/design.md``, "Measured speed"). The package, one room per purpose:
 
 - ``timing``: one timing (median and interquartile range) of calls whose repeats are interleaved;
 - ``kernels``: the CSR linear and convolution layers, and the 2:4 pattern test;

@@ -39,10 +39,10 @@ GIVE_UP_FACTOR = 2.0
 GIVE_UP_MIN_NS = 10_000_000
 """A CSR kernel whose first run takes more than ``GIVE_UP_FACTOR`` times the dense layer's first
 timed run, and more than this (10 ms), is not timed further and the layer stays dense: a CSR
-convolution at low sparsity can be 5-20x slower than the dense one at batch 1000, seconds per run.
-Below 10 ms finishing the runs costs at most 40 ms, while a cold first call (allocations, caches:
-1 ms where the warm call takes 0.15 ms) or one preemption by the scheduler (a few ms) must not
-decide the choice."""
+convolution at low sparsity can be many times slower than the dense one at a large batch, seconds
+per run (``docs/measurements.md``). Below 10 ms finishing the runs costs at most 40 ms, while a
+cold first call (allocations, caches: several times the warm call) or one preemption by the
+scheduler must not decide the choice."""
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ def _csr(matrix: torch.Tensor) -> torch.Tensor:
 def warm_up_sparse(device: torch.device) -> None:
     """Run one tiny CSR product on ``device``, once per process.
 
-    The first sparse product of a process loads and initialises the sparse library (4-20 ms on
-    the 2-core CPU, against 0.1-0.4 ms for a LeNet-5 layer at batch 1); timed inside the first
-    layer's first CSR run, it would make the kernel look slower than it is.
+    The first sparse product of a process loads and initialises the sparse library, which takes
+    many times as long as a LeNet-5 layer's product at batch 1 (``docs/measurements.md``); timed
+    inside the first layer's first CSR run, it would make the kernel look slower than it is.
     """
     matrix = torch.eye(4, device=device)
     _ = _csr(matrix) @ matrix
@@ -99,7 +99,7 @@ class CsrConv2d(nn.Module):
 
         The rows are ordered as ``F.unfold``'s and the columns batch-major. Built from strided
         views with one copy: ``F.unfold`` followed by the transpose that folds the batch in was
-        5-20x slower on LeNet-5's batch of 1000 on the 2-core CPU (0.4-10 s against 0.06-0.5 s).
+        several times slower on LeNet-5's batch of 1000 (``docs/measurements.md``).
         """
         pad_h, pad_w = self.padding
         if pad_h or pad_w:
