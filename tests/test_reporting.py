@@ -534,15 +534,15 @@ def test_methods_from_the_aggregate_config_need_every_method_declared():
         "strategy": "mylab.taylor:strategy",
         "baselines": ["random", "lamp"],
         "matched_controls": ["matched_random"],
-        "strategies": PROPERTIES | {"mylab.taylor:strategy": parts("taylor")},
+        "methods": PROPERTIES | {"mylab.taylor:strategy": parts("taylor")},
     }
     methods = Methods.from_config(config)
     assert methods.all == ["mylab.taylor:strategy", "random", "lamp", "matched_random"]
     assert methods.part("lamp", "score") == "lamp"
-    undeclared = {**config, "strategies": {**PROPERTIES}}
+    undeclared = {**config, "methods": {**PROPERTIES}}
     with pytest.raises(PrunebenchError, match="method 'mylab.taylor:strategy'"):
         Methods.from_config(undeclared)
-    incomplete = {**config, "strategies": {**config["strategies"], "random": {"score": "random"}}}
+    incomplete = {**config, "methods": {**config["methods"], "random": {"score": "random"}}}
     with pytest.raises(PrunebenchError, match="no allocation, structure, schedule for .*'random'"):
         Methods.from_config(incomplete)
 

@@ -48,7 +48,7 @@ class Methods:
     def from_config(cls, config: Mapping[str, Any]) -> "Methods":
         """The run's methods from the aggregate stage's config (``resolved/aggregate.json``).
 
-        Reads ``strategy``, ``baselines``, ``matched_controls`` and ``strategies`` (the
+        Reads ``strategy``, ``baselines``, ``matched_controls`` and ``methods`` (every method's
         properties); a method of the run without its four parts is refused in one line, since
         its report would file it under the wrong kind.
         """
@@ -56,14 +56,14 @@ class Methods:
             strategy=config["strategy"],
             baselines=config["baselines"],
             matched=config.get("matched_controls", ()),
-            properties=config.get("strategies") or {},
+            properties=config.get("methods") or {},
         )
         for name in methods.all:
             missing = [part for part in PARTS if not methods.properties.get(name, {}).get(part)]
             if missing:
                 raise PrunebenchError(
                     f"the aggregate config declares no {', '.join(missing)} for method {name!r} "
-                    "(resolved/aggregate.json, key `strategies`); run `dvc repro` to resolve it"
+                    "(resolved/aggregate.json, key `methods`); run `dvc repro` to resolve it"
                 )
         return methods
 

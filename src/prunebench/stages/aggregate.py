@@ -393,12 +393,7 @@ def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Pat
     """
     from prunebench.reporting import Methods
 
-    methods = Methods(
-        strategy=config.strategy,
-        baselines=config.baselines,
-        matched=config.matched_controls,
-        properties={name: properties.to_json() for name, properties in config.methods.items()},
-    )
+    methods = Methods.from_config(config.to_json())
     check_writable(results)
     loaded = load(methods, results)
     check(loaded)
