@@ -6,7 +6,7 @@ A strategy is built from the parts of the pruning taxonomy of Blalock et al. (20
 evaluated method's per-layer counts), a ``structure`` (unstructured or channel) and a
 ``schedule`` (one-shot, iterative or gradual), plus ``options``, its hyperparameters. The
 resolve stage writes them for every method of the run into the aggregate stage's config
-(``strategies``); reporting reads them here and never guesses them from a name, so a
+(``methods``); reporting reads them here and never guesses them from a name, so a
 researcher's own ``package.module:attribute`` strategy is drawn, paired and judged like a
 registry one. Parts compare equal to the taxonomy's enums (``Allocation.GLOBAL == "global"``).
 
