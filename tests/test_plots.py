@@ -22,7 +22,8 @@ from prunebench.reporting import Methods, cells_table, plot_data
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / ".dvc" / "plots" / "page.html"
 LOCK = ROOT / "scripts" / "plots_page" / "package-lock.json"
-LIBRARIES = ["vega", "vega-lite", "vega-embed"]
+# Each library and the global its browser build defines.
+LIBRARIES = {"vega": ".vega={}", "vega-lite": ".vegaLite={}", "vega-embed": ".vegaEmbed="}
 # A script loaded from elsewhere: <script src="https://..."> (or protocol-relative "//..."), an
 # ES module import or dynamic import() of a URL, a worker's importScripts of one.
 REMOTE_SCRIPT = re.compile(
@@ -31,6 +32,21 @@ REMOTE_SCRIPT = re.compile(
     r"""|\bimportScripts\s*\(\s*["'](?:https?:)?//""",
     re.IGNORECASE,
 )
+# What `dvc plots show` reads in a fresh clone: the config, templates and page, the plots'
+# definitions in dvc.yaml (with the params it interpolates), the committed plot data and figures.
+COMMITTED = [
+    ".dvc/config",
+    ".dvc/plots",
+    "dvc.yaml",
+    "params.yaml",
+    "results/plots",
+    "results/figures",
+]
+
+
+def inlined_scripts(page: str) -> list[str]:
+    """The ``<script>`` elements of the committed page: one per library."""
+    return re.findall(r"<script>/\* .*? \*/\n.*?</script>", page, flags=re.DOTALL)
 
 
 def cell(strategy: str, target: float, seed: int, top1: float, compression: float) -> dict:
@@ -88,33 +104,22 @@ def test_the_remote_script_check_finds_the_cdn_scripts_of_dvcs_own_page():
 def test_the_committed_page_inlines_the_locked_libraries_and_loads_nothing_remote():
     page = PAGE.read_text()
     packages = json.loads(LOCK.read_text())["packages"]
-    for name in LIBRARIES:
+    scripts = dict(zip(LIBRARIES, inlined_scripts(page), strict=True))
+    for name, defines in LIBRARIES.items():
         version = packages[f"node_modules/{name}"]["version"]
-        assert f"<script>/* {name} {version} */\n" in page, name
+        assert scripts[name].startswith(f"<script>/* {name} {version} */\n"), name
+        assert defines in scripts[name], name
     assert REMOTE_SCRIPT.findall(page) == []
     # DVC fills {plot_divs}; {scripts} would bring back its CDN tags.
     assert page.count("{plot_divs}") == 1 and "{scripts}" not in page
 
 
-def inlined_scripts(page: str) -> list[str]:
-    """The ``<script>`` elements of the committed page: one per library."""
-    return re.findall(r"<script>/\* .*? \*/\n.*?</script>", page, flags=re.DOTALL)
-
-
-@pytest.mark.slow  # real dvc: a few seconds
+@pytest.mark.slow  # real dvc: about 20 s here
 def test_dvc_plots_show_writes_a_page_that_loads_nothing_remote(tmp_path):
     dvc = [str(Path(sys.executable).parent / "dvc")]
     env = dict(os.environ, DVC_NO_ANALYTICS="1")
     subprocess.run([*dvc, "init", "--no-scm", "-q"], cwd=tmp_path, env=env, check=True)
-    # The committed plot data, templates, page and config: what a fresh clone shows.
-    for name in [
-        ".dvc/config",
-        ".dvc/plots",
-        "dvc.yaml",
-        "params.yaml",
-        "results/plots",
-        "results/figures",
-    ]:
+    for name in COMMITTED:
         source, target = ROOT / name, tmp_path / name
         if source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True)
