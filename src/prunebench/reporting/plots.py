@@ -31,9 +31,10 @@ def plot_data(table: pd.DataFrame, control: Mapping[str, Any], methods: Methods)
     ``top1`` (the mean over seeds) and ``top1_std``; ``top1_ci_low`` and ``top1_ci_high``, the
     95% confidence interval of that mean, computed by the report's own
     :func:`~prunebench.reporting.statistics.paired_interval` (Student t over the seeds), so the
-    band the template draws is the figures' band (empty for a single seed: no spread to
-    estimate); and on every row the unpruned control's ``control_top1``, which the template
-    draws as a dashed line.
+    band the template draws is the figures' band (empty for a single seed, with no spread to
+    estimate, and where the seeds agree exactly, which the template draws as a band of zero
+    width); and on every row the unpruned control's ``control_top1``, which the template draws
+    as a dashed line.
 
     The matched controls take the evaluated method's layer sizes, so in `dvc plots diff` their
     lines belong to their revision's method, like every other line of it.
