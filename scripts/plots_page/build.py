@@ -6,8 +6,10 @@ This page inlines the three libraries instead, at the exact versions locked in
 DVC use it with no flag. It has no ``{scripts}`` placeholder, so DVC never adds its remote
 script tags; DVC fills ``{plot_divs}`` (and ``{refresh_tag}``) as in its own page.
 
-Run it after changing a version in ``package.json`` (then commit the lock and the page)::
+To change a version: set it in ``package.json``, update the lock, write the page, and commit
+all three::
 
+    npm install --prefix scripts/plots_page --save-exact vega-lite@5.23.0
     python scripts/plots_page/build.py
 
 It installs the locked packages with ``npm ci`` (Node.js and the npm registry needed) into
