@@ -6,8 +6,8 @@ This page inlines the three libraries instead, at the exact versions locked in
 DVC use it with no flag. It has no ``{scripts}`` placeholder, so DVC never adds its remote
 script tags; DVC fills ``{plot_divs}`` (and ``{refresh_tag}``) as in its own page.
 
-To change a version: set it in ``package.json``, update the lock, write the page, and commit
-all three::
+To change a version: install it exactly (this rewrites ``package.json`` and the lock), write
+the page, and commit all three::
 
     npm install --prefix scripts/plots_page --save-exact vega-lite@5.23.0
     python scripts/plots_page/build.py
