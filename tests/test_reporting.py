@@ -231,7 +231,7 @@ def test_summary_when_the_strategy_is_also_a_baseline(grouped):
     assert gap == pytest.approx(
         at32["layer_mag"] - max(at32["global_mag"], at32["random"]), abs=1e-6
     )
-    data = plot_data(grouped, CONTROL, methods)
+    data = plot_data(cells_table(make_cells()), CONTROL, methods)
     assert list(dict.fromkeys(data["method"])) == ["layer_mag", "global_mag", "random"]
     assert len(data) == 3 * len(COMPRESSIONS)
 
@@ -249,8 +249,9 @@ def test_a_method_without_results_is_an_error(grouped):
 
 
 def test_plot_data_is_in_percent_and_carries_the_control(grouped):
-    data = plot_data(grouped, CONTROL, METHODS)
-    columns = ["method", "compression", "speedup", "top1", "top1_std", "control_top1"]
+    data = plot_data(cells_table(make_cells()), CONTROL, METHODS)
+    columns = ["method", "role", "compression", "speedup", "n_seeds", "top1", "top1_std"]
+    columns += ["top1_ci_low", "top1_ci_high", "control_top1"]
     assert list(data.columns) == columns
     assert data["method"].iloc[0] == "lamp"
     row = grouped[(grouped["strategy"] == "lamp") & (grouped["target_compression"] == 8)]

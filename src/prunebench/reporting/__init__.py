@@ -12,6 +12,7 @@ from prunebench.reporting.figures.accuracy import plot_accuracy
 from prunebench.reporting.figures.speedup import plot_measured_speedup
 from prunebench.reporting.figures.style import method_color, method_marker
 from prunebench.reporting.methods import Methods, allocation_pairs
+from prunebench.reporting.plots import curves_data, plot_data
 from prunebench.reporting.report.render import render_report
 from prunebench.reporting.report.setup import Pretrained, ReportSetup
 from prunebench.reporting.speed import (
@@ -24,9 +25,7 @@ from prunebench.reporting.statistics import Comparison, compare, rejudged, verdi
 from prunebench.reporting.tables import (
     cells_table,
     compression_key,
-    curves_data,
     grouped_table,
-    plot_data,
     summary_metrics,
 )
 

@@ -97,52 +97,6 @@ def grouped_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns).reset_index()
 
 
-def plot_data(grouped: pd.DataFrame, control: Mapping[str, Any], methods: Methods) -> pd.DataFrame:
-    """Rows for DVC's data plots: method, compression, speedup, top1, top1_std, control_top1.
-
-    Accuracies are in percent. DVC overlays this file across experiments, so it carries the
-    achieved (not target) compression and the speedup, the two x axes the paper asks for, and on
-    every row the unpruned control's top-1, which the plot template draws as a dashed line.
-    The matched controls are left out: they belong to the method, not to the field it is
-    overlaid with.
-    """
-    rows = select_methods(grouped, methods.evaluated_and_baselines)
-    return pd.DataFrame(
-        {
-            "method": rows["strategy"],
-            "compression": rows["compression"],
-            "speedup": rows["speedup"],
-            "top1": 100 * rows["top1_mean"],
-            "top1_std": 100 * rows["top1_std"],
-            "control_top1": 100 * control["top1"],
-        }
-    ).reset_index(drop=True)
-
-
-def curves_data(cells: Sequence[Mapping[str, Any]], strategy: str) -> pd.DataFrame:
-    """Per-epoch finetuning curves of ``strategy``'s cells, for DVC's curves plot.
-
-    One row per (target compression, seed, epoch), accuracies in percent, read from the history
-    each cell's metrics file carries; sorted so that a plot draws one line per cell.
-    """
-    rows = [
-        {
-            "compression": cell["target_compression"],
-            "seed": cell["seed"],
-            "epoch": entry["epoch"],
-            "train_loss": entry["train_loss"],
-            "validation_loss": entry["validation_loss"],
-            "validation_top1": 100 * entry["validation_top1"],
-        }
-        for cell in cells
-        if cell["strategy"] == strategy
-        for entry in cell["finetune"]["history"]
-    ]
-    if not rows:
-        raise PrunebenchError(f"no finetuning history for method {strategy!r}")
-    return pd.DataFrame(rows).sort_values(["compression", "seed", "epoch"], ignore_index=True)
-
-
 def summary_metrics(
     grouped: pd.DataFrame,
     control: Mapping[str, Any],

@@ -307,7 +307,7 @@ def compute(
         tables={
             CELLS_TABLE: table,
             AGGREGATE_TABLE: grouped,
-            ACCURACY_PLOT: plot_data(grouped, control, methods),
+            ACCURACY_PLOT: plot_data(table, control, methods),
             STRATEGY_CURVES_PLOT: curves_data(evaluated, strategy),
         },
         summary=summary_metrics(grouped, control, methods, verdict_metrics(comparisons)),
