@@ -3,8 +3,8 @@
 Every published result on the most common (dataset, architecture) pairs (one column each), its
 change in top-1 and in top-5 (one row each) against compression ratio or theoretical speedup
 (one figure each, log₂ axis). A line joins the results of one paper (and method), drawn in the
-colour of the paper's year as the paper's figure does; a result without both numbers of a panel
-is not drawn there (:func:`~prunebench.literature.results.plottable`).
+hue of the paper's year as the paper's figure does; a result without both numbers of a panel is
+not drawn there (:func:`~prunebench.literature.results.plottable`).
 """
 
 import os
@@ -90,17 +90,19 @@ def _draw_panel(
 
 
 def _styles(results: pd.DataFrame) -> dict[str, tuple[Any, str]]:
-    """Colour by year, marker in turn within a year, for each paper (and method), by year."""
+    """Each paper's (and method's) colour and marker, in order of year.
+
+    The hue is the year's; within a year the shade runs from dark to light and the marker
+    takes its turn, so that the many papers of one year stay apart.
+    """
     ordered = results.sort_values(["year", "label", "result"])
-    keys = dict.fromkeys(ordered.apply(claim_key, axis=1))
     years = dict(zip(ordered.apply(claim_key, axis=1), ordered["year"], strict=True))
-    ordered_years = sorted(set(years.values()))
-    palette = dict(
-        zip(ordered_years, sns.color_palette("colorblind", len(ordered_years)), strict=True)
-    )
-    styles, used = {}, {year: 0 for year in palette}
-    for key in keys:
-        year = years[key]
-        styles[key] = (palette[year], MARKERS[used[year] % len(MARKERS)])
-        used[year] += 1
+    hues = sns.color_palette("colorblind", len(set(years.values())))
+    styles = {}
+    for hue, year in zip(hues, sorted(set(years.values())), strict=True):
+        keys = [key for key, of in years.items() if of == year]
+        dark, light = [tuple(shade + (end - shade) * 0.45 for shade in hue) for end in (0, 1)]
+        shades = sns.blend_palette([dark, hue, light], max(len(keys), 2))
+        for index, key in enumerate(keys):
+            styles[key] = (shades[index], MARKERS[index % len(MARKERS)])
     return styles

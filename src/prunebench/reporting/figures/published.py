@@ -30,8 +30,9 @@ from prunebench.reporting.methods import Methods
 from prunebench.reporting.published import Position, PublishedResults, claim_key, trials_text
 from prunebench.reporting.report.setup import ReportSetup
 
-MARKERS = ["o", "s", "D", "^", "v", "P", "X", "<", ">", "h", "p", "*"]
-"""Markers of the published results' papers, in turn (also Figure 3's)."""
+MARKERS = ["o", "s", "D", "^", "v", "<", ">", "p", "h", "d", "8", "H"]
+"""Markers of the published results' papers, in turn (also Figure 3's): closed shapes, which
+read as well hollow as filled."""
 
 
 def plot_published(
