@@ -263,6 +263,9 @@ def compute(
         summary_metrics,
         verdict_metrics,
     )
+    from prunebench.reporting.figures.published import plot_published
+    from prunebench.reporting.published import FIGURE_NAME as PUBLISHED_FIGURE
+    from prunebench.reporting.published import published_results
     from prunebench.reporting.speed import FIGURE_NAME
 
     strategy, control = methods.strategy, loaded.control
@@ -355,6 +358,15 @@ def compute(
     else:
         # Tables and a figure of an earlier run's timings would contradict this report.
         outputs.absent = [LATENCY_TABLE, LATENCY_CELLS_TABLE, speed_figure]
+    # The literature's claims on this run's (dataset, architecture), over its measured curve.
+    published = published_results(config.benchmark, grouped, control["top1"], strategy)
+    published_figure = f"{FIGURES}/{PUBLISHED_FIGURE}"
+    if published is not None and not published.claims.empty:
+        outputs.figures[published_figure] = partial(
+            plot_published, published, table, control, methods=methods, setup=setup
+        )
+    else:
+        outputs.absent.append(published_figure)
     outputs.report = render_report(
         table,
         grouped,
@@ -365,6 +377,7 @@ def compute(
         allocation=allocation,
         figures=figures,
         speed=speed,
+        published=published,
     )
     return outputs
 

@@ -19,6 +19,7 @@ from prunebench.reporting.figures.axes import (
     check_methods,
     log2_axis,
     save,
+    side_legend,
 )
 from prunebench.reporting.figures.style import MethodStyle, method_style, style_key
 from prunebench.reporting.methods import Methods
@@ -95,16 +96,11 @@ def plot_accuracy(
             loc="left",
         )
         sizes = pd.concat([curve["n"] for curve in curves.values()])
-        # Outside the axes: with eight or nine methods a legend inside would hide some curve.
-        axes.legend(
-            handles=handles,
-            labels=labels,
-            title=_band_note(int(sizes.min()), int(sizes.max())) + style_key(methods),
-            title_fontsize="small",
-            alignment="left",
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            fontsize="small",
+        side_legend(
+            axes,
+            handles,
+            labels,
+            _band_note(int(sizes.min()), int(sizes.max())) + style_key(methods),
         )
     save(figure, Path(path))
     return figure

@@ -1,5 +1,5 @@
-"""What every figure shares: log₂ axes, the layering of what is drawn, the methods check and the
-atomic PNG save.
+"""What every figure shares: log₂ axes, the layering of what is drawn, the methods check, the
+legend beside the axes and the atomic PNG save.
 
 Figures are drawn on a bare :class:`matplotlib.figure.Figure` (rendered by Agg), never through
 ``pyplot``: no global figure state, no display backend, nothing left open between calls.
@@ -51,6 +51,24 @@ def log2_axis(axes: Any, values: pd.Series, axis: Literal["x", "y"] = "x") -> No
     ticks.set_major_locator(FixedLocator([2.0**exponent for exponent in exponents]))
     ticks.set_major_formatter(StrMethodFormatter("{x:g}"))
     ticks.set_minor_locator(NullLocator())
+
+
+def side_legend(axes: Any, handles: list[Any], labels: list[str], title: str) -> None:
+    """The legend right of the axes, its title a small left-aligned note.
+
+    Outside the axes: with eight or nine methods (or a dozen papers) a legend inside would hide
+    some curve.
+    """
+    axes.legend(
+        handles=handles,
+        labels=labels,
+        title=title,
+        title_fontsize="small",
+        alignment="left",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize="small",
+    )
 
 
 def save(figure: Figure, path: Path) -> None:

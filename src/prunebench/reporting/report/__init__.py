@@ -4,10 +4,12 @@ Sections, in order (:func:`~prunebench.reporting.report.render.render_report` li
 **Answer** (is the method under evaluation better than each baseline, where on the curve, by how
 much, how sure, in ``answer``; what the matched controls say about its allocation and its choice
 of weights, in ``matched_controls``; unequal training budgets, in ``training_budget``; how far it
-falls from the unpruned control, in ``control``), **Setup** (``setup``), **Results** (mean ± std
-tables, every seed, every comparison, in ``results``; the training budget table, in
-``training_budget``), **Measured speed** (``measured_speed``), **Figures** (``figure_list``),
-**Metric disagreement** (``metric_disagreement``) and the **Checklist** of Blalock et al. (2020),
+falls from the unpruned control, in ``control``), **Setup** (``setup``; its line on published
+results, in ``published_results``), **Results** (mean ± std tables, every seed, every comparison,
+in ``results``; the training budget table, in ``training_budget``), **Measured speed**
+(``measured_speed``), **Figures** (``figure_list``), **Published results** where the literature
+has some on the run's pair (``published_results``), **Metric disagreement**
+(``metric_disagreement``) and the **Checklist** of Blalock et al. (2020),
 Appendix B (:mod:`prunebench.reporting.checklist`, judged from what ``evidence`` gathers).
 ``formatting`` writes numbers, intervals and method names alike in every section; ``setup`` also
 defines :class:`~prunebench.reporting.report.setup.ReportSetup`, the run's setup that the report

@@ -7,6 +7,7 @@ import pandas as pd
 
 from prunebench.reporting.checklist import checklist, render_checklist
 from prunebench.reporting.methods import Methods
+from prunebench.reporting.published import PublishedResults
 from prunebench.reporting.report.answer import verdict_lines
 from prunebench.reporting.report.control import control_lines
 from prunebench.reporting.report.evidence import run_evidence
@@ -14,6 +15,7 @@ from prunebench.reporting.report.figure_list import figure_lines
 from prunebench.reporting.report.matched_controls import matched_control_lines
 from prunebench.reporting.report.measured_speed import speed_lines
 from prunebench.reporting.report.metric_disagreement import disagreement_lines
+from prunebench.reporting.report.published_results import published_line, published_lines
 from prunebench.reporting.report.results import comparison_lines, point_lines, seed_lines
 from prunebench.reporting.report.setup import ReportSetup, setup_lines
 from prunebench.reporting.report.training_budget import (
@@ -37,6 +39,7 @@ def render_report(
     allocation: Mapping[str, Comparison],
     figures: Mapping[str, str],
     speed: MeasuredSpeed | None = None,
+    published: PublishedResults | None = None,
 ) -> str:
     """The run's Markdown report.
 
@@ -50,7 +53,10 @@ def render_report(
     that shares its way of choosing weights within a layer (the effect of the method's allocation
     alone). ``figures`` maps a caption to a path relative to the report. ``speed`` holds the
     run's measured latencies (:func:`~prunebench.reporting.speed.measured_speed`); None where
-    no cell was timed, which the report then says.
+    no cell was timed, which the report then says. ``published`` holds the literature's
+    results on the run's (dataset, architecture)
+    (:func:`~prunebench.reporting.published.published_results`); None where the data hold
+    none, which the Setup section then says.
     """
     strategy = methods.strategy
     rows = select_methods(grouped, methods.all)
@@ -70,6 +76,7 @@ def render_report(
         "## Setup",
         "",
         *setup_lines(setup, control),
+        published_line(published, setup),
         "",
         "## Results",
         "",
@@ -94,6 +101,7 @@ def render_report(
         "## Figures",
         "",
         *figure_lines(figures, timed=speed is not None),
+        *published_lines(published, strategy),
         "## Metric disagreement",
         "",
         *disagreement_lines(cells, methods),
