@@ -30,10 +30,11 @@ beats the field, are judged in ``matched points`` and ``matched curves``.
 Many comparisons at a 5% level would each, by chance, claim a difference one time in twenty, so
 the p-values are Holm-Bonferroni adjusted within each family (:func:`holm`, statsmodels'
 ``multipletests``), which bounds the probability of any false claim in a family at ``alpha``
-without assuming independence. A verdict
-is :data:`BETTER` or :data:`WORSE` only when the adjusted p-value is below ``alpha``; otherwise
-:data:`NO_DIFFERENCE`. The confidence intervals are per comparison (not simultaneous): they show
-the size and precision of a difference, the verdict carries the multiplicity correction.
+without assuming independence. A verdict is :data:`BETTER` or :data:`WORSE` only when the
+adjusted p-value is below ``alpha``; otherwise :data:`NO_DIFFERENCE`. The confidence intervals
+are per comparison (not simultaneous): they show the size and precision of a difference, the
+verdict carries the multiplicity correction; what would decide an undecided comparison is
+estimated in :mod:`prunebench.reporting.power`.
 
 Accuracies and differences stay fractions in [0, 1], as in the cell files.
 """

@@ -115,7 +115,7 @@ def _baseline_line(baseline: str, comparisons: Sequence[Comparison]) -> str:
     elif undecided:
         parts.append(f"no detectable difference at {targets(undecided)}")
     parts[-1:] = [part + uncorrected_points(points) for part in parts[-1:]]
-    line = f"{head}. At single compressions: " + "; ".join(parts) + "." if parts else head + "."
+    line = f"{head}. At single compressions: " + "; ".join(parts) + "." if parts else f"{head}."
     estimate = None if curve is None else what_would_decide(curve)
     if estimate is not None:
         line += f" What would decide it across the curve: {deciding_text(curve, estimate)}."
