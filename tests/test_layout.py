@@ -41,11 +41,14 @@ def test_the_shared_stages_write_where_the_layout_says():
         layout.REPORT_FILE,
         layout.FIGURES,
         layout.PLOTS,
+        layout.DETAILS_FILE,
     ]
     written = {str(layout.RESULTS / name) for name in names}
     assert set(outs("aggregate")) == written
-    metrics = STAGES["aggregate"]["metrics"]
-    assert [next(iter(entry)) for entry in metrics] == [str(layout.RESULTS / layout.SUMMARY_FILE)]
+    metrics = [next(iter(entry)) for entry in STAGES["aggregate"]["metrics"]]
+    assert metrics == [
+        str(layout.RESULTS / name) for name in (layout.SUMMARY_FILE, layout.SPEED_FILE)
+    ]
     control = STAGES["fetch_pretrained"]["metrics"]
     assert [next(iter(entry)) for entry in control] == [str(layout.CONTROL_METRICS)]
 

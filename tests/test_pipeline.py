@@ -137,9 +137,13 @@ def test_repro_produces_every_output(repo):
     assert control["inputs"]["pretrained_sha256"] == published["sha256"]
     assert control["inputs"]["data_sha256"] == published["data_sha256"]
     assert control["provenance"]["cpu_numerics"]["mode"] == "pinned"
-    summary = json.loads((repo / "results/summary.json").read_text())
-    assert set(summary["strategy"]) == {"c2", "c4"}
-    assert set(summary["baselines"]) == {"random"}
+    details = json.loads((repo / "results/details.json").read_text())
+    assert set(details["strategy"]) == {"c2", "c4"}
+    assert set(details["baselines"]) == {"random"}
+    headline = json.loads((repo / "results/summary.json").read_text())
+    assert set(headline["top1"]) == {"c2", "c4"} and set(headline["vs"]) == {"random", "control"}
+    speed = json.loads((repo / "results/speed.json").read_text())["speedup"]
+    assert set(speed) == {"measured", "batch", "theoretical", "target"}
     for name in ("cells.csv", "aggregate.csv", "report.md", "figures/top1_vs_compression.png"):
         assert (repo / "results" / name).is_file()
     assert "up to date" in sh(repo, "dvc", "status").stdout
@@ -390,7 +394,7 @@ def test_exp_run_with_another_strategy_and_metrics_diff(repo):
     assert not any("@" in stage for stage in stages), "a baseline was recomputed"
     diff = sh(repo, "dvc", "metrics", "diff", "--json").stdout
     changes = json.loads(diff)["results/summary.json"]
-    assert "strategy.c8.top1_mean" in changes
+    assert "top1.c8" in changes and "curve.top1" in changes
     # The evaluated method is now a baseline name too: no list syntax, and it still runs.
     result = sh(repo, "dvc", "exp", "run", "-S", "strategy=random")
     assert not any("@" in stage for stage in ran(result.stdout))

@@ -25,12 +25,12 @@ from prunebench.reporting import (
     compare,
     compression_key,
     curves_data,
+    details_metrics,
     grouped_table,
     metric_disagreement,
     plot_data,
     render_report,
     steps_difference,
-    summary_metrics,
 )
 from prunebench.reporting.budget import budget_note, differs
 
@@ -203,31 +203,31 @@ def test_compression_keys_are_compact():
     assert [compression_key(value) for value in (2, 2.0, 2.5, 32)] == ["c2", "c2", "c2.5", "c32"]
 
 
-def test_summary_layout_and_gap_to_best_baseline(grouped):
-    summary = summary_metrics(grouped, CONTROL, METHODS)
-    json.dumps(summary, allow_nan=False)  # valid JSON for `dvc metrics diff`
-    assert set(summary) == {"control", "strategy", "baselines"}
-    assert summary["control"] == {"top1": 0.9012, "top5": 0.9981}
-    assert list(summary["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
-    assert set(summary["baselines"]) == set(BASELINES)
-    assert set(summary["baselines"]["random"]["c8"]) == {
+def test_details_layout_and_gap_to_best_baseline(grouped):
+    details = details_metrics(grouped, CONTROL, METHODS)
+    json.dumps(details, allow_nan=False)  # valid JSON
+    assert set(details) == {"control", "strategy", "baselines"}
+    assert details["control"] == {"top1": 0.9012, "top5": 0.9981}
+    assert list(details["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
+    assert set(details["baselines"]) == set(BASELINES)
+    assert set(details["baselines"]["random"]["c8"]) == {
         "n_seeds", "top1_mean", "top1_std", "top5_mean", "compression", "speedup", "budget_steps",
     }  # fmt: skip
-    assert summary["strategy"]["c8"]["budget_steps"] == 160
+    assert details["strategy"]["c8"]["budget_steps"] == 160
     for target in COMPRESSIONS:
         at = grouped[grouped["target_compression"] == target].set_index("strategy")["top1_mean"]
-        point = summary["strategy"][compression_key(target)]
+        point = details["strategy"][compression_key(target)]
         expected = at["lamp"] - max(at[name] for name in BASELINES)
         assert point["top1_minus_best_baseline"] == pytest.approx(expected, abs=1e-6)
         assert point["speedup"] == CURVES["lamp"][1][COMPRESSIONS.index(target)]
 
 
-def test_summary_when_the_strategy_is_also_a_baseline(grouped):
+def test_details_when_the_strategy_is_also_a_baseline(grouped):
     methods = dataclasses.replace(METHODS, strategy="layer_mag")
-    summary = summary_metrics(grouped, CONTROL, methods)
-    assert set(summary["baselines"]) == set(BASELINES)  # identical across experiments
+    details = details_metrics(grouped, CONTROL, methods)
+    assert set(details["baselines"]) == set(BASELINES)  # identical across experiments
     at32 = grouped[grouped["target_compression"] == 32].set_index("strategy")["top1_mean"]
-    gap = summary["strategy"]["c32"]["top1_minus_best_baseline"]
+    gap = details["strategy"]["c32"]["top1_minus_best_baseline"]
     assert gap == pytest.approx(
         at32["layer_mag"] - max(at32["global_mag"], at32["random"]), abs=1e-6
     )
@@ -236,16 +236,16 @@ def test_summary_when_the_strategy_is_also_a_baseline(grouped):
     assert len(data) == 3 * len(COMPRESSIONS)
 
 
-def test_single_seed_summary_leaves_out_the_std():
+def test_single_seed_details_leave_out_the_std():
     single = grouped_table(cells_table(make_cells(seeds=(0,))))
-    summary = summary_metrics(single, CONTROL, METHODS)
-    assert "top1_std" not in summary["strategy"]["c2"]
-    json.dumps(summary, allow_nan=False)
+    details = details_metrics(single, CONTROL, METHODS)
+    assert "top1_std" not in details["strategy"]["c2"]
+    json.dumps(details, allow_nan=False)
 
 
 def test_a_method_without_results_is_an_error(grouped):
     with pytest.raises(PrunebenchError, match="no results for method 'synflow'"):
-        summary_metrics(grouped, CONTROL, dataclasses.replace(METHODS, strategy="synflow"))
+        details_metrics(grouped, CONTROL, dataclasses.replace(METHODS, strategy="synflow"))
 
 
 def test_plot_data_is_in_percent_and_carries_the_control(grouped):
@@ -437,6 +437,32 @@ def test_the_report_leads_with_the_answer():
     assert "**Against the unpruned control** (top-1 90.12%)" in answer
 
 
+def test_an_undecided_verdict_says_what_would_decide_it():
+    from prunebench.reporting.power import what_would_decide
+
+    table, arguments = full_run()
+    report = render(table, arguments)
+    curve = next(
+        c for c in arguments["comparisons"] if c.reference == "global_mag" and c.point == "auc"
+    )
+    estimate = what_would_decide(curve)  # its numbers are checked by hand in test_power
+    line = next(line for line in report.splitlines() if "from `global_mag` across" in line)
+    assert line.endswith(
+        f"What would decide it across the curve: 3 seeds detect {100 * estimate.detectable:.2f} "
+        f"points or more (80% power at 0.05/3 = 0.017); about {estimate.seeds} seeds would "
+        f"decide {100 * curve.delta:+.2f} points."
+    )
+    assert "**better** than `random` across the curve" in report  # decided: nothing to add
+    assert "at the family's corrected level α/m (Holm's first step" in report
+    row = next(line for line in report.splitlines() if line.startswith("| global_mag | across"))
+    assert row.endswith(f"| {100 * estimate.detectable:.2f} | {estimate.seeds} |")
+    decided = next(line for line in report.splitlines() if line.startswith("| random | across"))
+    assert decided.endswith("| — | — |")
+
+    one_seed = render(*full_run(seeds=(0,), compressions=[2, 4, 8]))
+    assert "across the curve: more seeds; how many cannot be estimated, since one seed" in one_seed
+
+
 def test_the_report_shows_every_seed_and_every_comparison():
     table, arguments = full_run()
     report = render(table, arguments)
@@ -555,15 +581,15 @@ def test_an_external_method_name_is_a_plain_key_and_label():
     ]
     grouped = grouped_table(cells_table(cells))
     methods = Methods(name, [*BASELINES, name], (), PROPERTIES | {name: parts("taylor")})
-    summary = summary_metrics(grouped, CONTROL, methods)
-    json.dumps(summary, allow_nan=False)
-    assert list(summary["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
-    assert set(summary["baselines"]) == {*BASELINES, name}
+    details = details_metrics(grouped, CONTROL, methods)
+    json.dumps(details, allow_nan=False)
+    assert list(details["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
+    assert set(details["baselines"]) == {*BASELINES, name}
     # `dvc metrics diff` joins the nesting with dots: every joined key is still unique.
     flat = [
         f"{section}.{method}.{point}.{field}"
         for section in ("baselines",)
-        for method, points in summary[section].items()
+        for method, points in details[section].items()
         for point, values in points.items()
         for field in values
     ]
@@ -612,8 +638,8 @@ def test_a_budget_difference_is_flagged_on_every_comparison_with_the_remedy():
     section = report.split("### Every comparison")[1].split("## Figures")[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
     for row in rows:
-        expected = "| — |" if row.startswith("| control |") else "| differs (+200%) |"
-        assert row.endswith(expected), row
+        budget = row.split(" | ")[8]  # the budget column, before what would decide it
+        assert budget == ("—" if row.startswith("| control |") else "differs (+200%)"), row
     answer = report.split("## Answer")[1].split("## Setup")[0]
     assert answer.count("†") == len(BASELINES) + 2 + 1  # each baseline, each control, the note
     assert "**Unequal training budgets.**" in answer
@@ -670,9 +696,9 @@ def test_records_without_a_budget_are_unknown_not_an_error():
     assert table[["budget_epochs", "budget_steps", "budget_rounds"]].isna().all().all()
     grouped = grouped_table(table)
     assert grouped["budget_steps"].isna().all()
-    summary = summary_metrics(grouped, CONTROL, METHODS)
-    json.dumps(summary, allow_nan=False)
-    assert "budget_steps" not in summary["strategy"]["c2"]
+    details = details_metrics(grouped, CONTROL, METHODS)
+    json.dumps(details, allow_nan=False)
+    assert "budget_steps" not in details["strategy"]["c2"]
     assert steps_difference(table, "lamp", "random") is None
     # A mixture: the cells with a budget count, the others are left out of the means.
     mixed = cells_table(old[:10] + make_cells()[10:])
@@ -761,10 +787,14 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
 
     aggregate(config, **paths)
 
-    summary = json.loads((results / "summary.json").read_text())
-    assert summary["strategy"]["c8"]["budget_steps"] == 480
-    assert summary["baselines"]["global_mag"]["c8"]["budget_steps"] == 160
-    assert {"matched_random", "matched_mag", "random", "control"} <= set(summary["verdicts"])
+    headline = json.loads((results / "summary.json").read_text())
+    assert set(headline) == {"curve", "top1", "vs"}
+    assert set(headline["vs"]) == {*BASELINES, "matched_random", "matched_mag", "control"}
+    assert json.loads((results / "speed.json").read_text()) == {}  # no timings in this run
+    details = json.loads((results / "details.json").read_text())
+    assert details["strategy"]["c8"]["budget_steps"] == 480
+    assert details["baselines"]["global_mag"]["c8"]["budget_steps"] == 160
+    assert {"matched_random", "matched_mag", "random", "control"} <= set(details["verdicts"])
     cells_csv = pd.read_csv(results / "cells.csv")
     assert {"budget_epochs", "budget_steps", "budget_rounds"} <= set(cells_csv.columns)
     assert cells_csv["budget_steps"].isna().sum() == 1

@@ -163,6 +163,30 @@ def test_latency_csv_has_one_row_per_method_target_and_batch(timed_run):
     assert "measured" not in json.dumps(summary)
 
 
+def test_speed_json_holds_the_best_measured_speedup_at_the_highest_target():
+    from prunebench.reporting import speed_metrics
+
+    records = [latency_record("lamp", t, s) for t in TARGETS for s in SEEDS]
+    accuracy = {"top1": 0.9, "top5": 0.99, "loss": 0.3}
+    rows = [
+        {"strategy": "lamp", "target_compression": t, "seed": s, "compression": t}
+        | {"effective_compression": t, "speedup": theoretical("lamp", t)}
+        | accuracy
+        for t in TARGETS
+        for s in SEEDS
+    ]
+    cells = cells_table(rows)
+    speed = measured_speed(records, control_record(), cells, grouped_table(cells))
+    top = max(TARGETS)
+    by_batch = {batch: np.mean(expected_speedups("lamp", top, batch)) for batch in DENSE_MS}
+    best = max(by_batch, key=by_batch.get)
+    metrics = speed_metrics(speed, "lamp")["speedup"]
+    assert metrics["measured"] == pytest.approx(by_batch[best], abs=1e-6)
+    assert (metrics["batch"], metrics["target"]) == (best, top)
+    assert metrics["theoretical"] == pytest.approx(theoretical("lamp", top), abs=1e-6)
+    assert speed_metrics(None, "lamp") == {}  # no timings: an empty metrics file
+
+
 def test_latency_cells_csv_has_every_seed_and_every_execution(timed_run):
     cells = pd.read_csv(timed_run / "latency_cells.csv")
     assert len(cells) == (1 + len(BASELINES) + len(MATCHED_CURVES)) * 9 * 2

@@ -5,7 +5,9 @@ a t quantile copied from a printed table, the closed-form t distribution for two
 freedom), so a wrong call into scipy or a wrong pairing shows up as a mismatch.
 """
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -29,6 +31,9 @@ SEEDS = [0, 1, 2]
 # With 2 degrees of freedom it has a closed form, sqrt(2 q^2 / (1 - q^2)) for q = 0.95, which
 # gives these digits; the test below checks the constant against it.
 T_975_DF2 = 4.302652729749464
+# The committed default run's p-values per family and their Holm-adjusted values, as the
+# hand-written step-down computed them before statsmodels replaced it (its "about" says how).
+COMMITTED_HOLM = Path(__file__).parent / "data/holm_committed.json"
 
 
 def frame(top1: dict[tuple[float, int], float]) -> pd.DataFrame:
@@ -128,6 +133,25 @@ def test_holm_on_a_known_example():
     assert holm([]) == []
 
 
+def test_holm_from_statsmodels_equals_the_hand_written_one_on_the_committed_cells():
+    families = json.loads(COMMITTED_HOLM.read_text())["families"]
+    sizes = {name: len(entries) for name, entries in families.items()}
+    assert sizes == {
+        "points": 25,
+        "curves": 5,
+        "matched points": 10,
+        "matched curves": 2,
+        "control": 6,
+        "allocation": 2,
+    }
+    for entries in families.values():
+        adjusted = holm([entry["p_value"] for entry in entries])
+        assert adjusted == [entry["p_holm"] for entry in entries]  # bit for bit
+    # lamp against random across the curve: p 0.016, adjusted 0.056 (five curves).
+    random = next(e for e in families["curves"] if e["reference"] == "random")
+    assert (round(random["p_value"], 3), round(random["p_holm"], 3)) == (0.016, 0.056)
+
+
 def test_holm_leaves_nan_out_of_the_family():
     adjusted = holm([math.nan, 0.01, 0.04])
     assert math.isnan(adjusted[0])
@@ -189,6 +213,7 @@ def test_undecidable_points_do_not_enlarge_the_holm_family():
     expected = holm([c.p_value for c in decided])
     assert [c.p_holm for c in decided] == expected
     # The smallest raw p-value is multiplied by 4, not 5.
+    assert {c.family_size for c in points} == {4}
     smallest = min(decided, key=lambda c: c.p_value)
     assert smallest.p_holm == pytest.approx(min(1.0, 4 * smallest.p_value), rel=1e-12)
 
@@ -276,6 +301,8 @@ def test_order_and_frame():
         "p_value",
         "p_holm",
         "verdict",
+        "sd",
+        "family_size",
     ]
     assert len(table) == len(comparisons)
     assert table["delta"].tolist() == [c.delta for c in comparisons]

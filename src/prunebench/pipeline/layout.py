@@ -50,6 +50,11 @@ CONTROL_LATENCY = "control.json"
 
 # What aggregate writes under results/.
 SUMMARY_FILE = "summary.json"
+"""The headline metrics DVC shows (``dvc exp show``, ``dvc metrics diff``)."""
+SPEED_FILE = "speed.json"
+"""The measured-speed headline, a second DVC metrics file: timings are the machine's."""
+DETAILS_FILE = "details.json"
+"""Every per-compression, per-method statistic and verdict: a plain output, not a DVC metric."""
 CELLS_TABLE = "cells.csv"
 AGGREGATE_TABLE = "aggregate.csv"
 LATENCY_TABLE = "latency.csv"

@@ -1,4 +1,4 @@
-"""Aggregate tables, summary metrics, figures and the Markdown report of a benchmark run.
+"""Aggregate tables, metrics files, figures and the Markdown report of a benchmark run.
 
 Only the aggregate stage imports this package: it pulls in pandas, matplotlib and seaborn, which
 the prune / finetune / evaluate stages must not pay for. It knows nothing of DVC; the stage decides
@@ -12,6 +12,12 @@ from prunebench.reporting.figures.accuracy import plot_accuracy
 from prunebench.reporting.figures.speedup import plot_measured_speedup
 from prunebench.reporting.figures.style import method_color, method_marker
 from prunebench.reporting.methods import Methods, allocation_pairs
+from prunebench.reporting.metrics import (
+    details_metrics,
+    headline_metrics,
+    speed_metrics,
+    verdict_metrics,
+)
 from prunebench.reporting.plots import curves_data, plot_data
 from prunebench.reporting.report.render import render_report
 from prunebench.reporting.report.setup import Pretrained, ReportSetup
@@ -21,12 +27,11 @@ from prunebench.reporting.speed import (
     latency_table,
     measured_speed,
 )
-from prunebench.reporting.statistics import Comparison, compare, rejudged, verdict_metrics
+from prunebench.reporting.statistics import Comparison, compare, rejudged
 from prunebench.reporting.tables import (
     cells_table,
     compression_key,
     grouped_table,
-    summary_metrics,
 )
 
 __all__ = [
@@ -45,7 +50,9 @@ __all__ = [
     "compare",
     "compression_key",
     "curves_data",
+    "details_metrics",
     "grouped_table",
+    "headline_metrics",
     "latency_cells_table",
     "latency_table",
     "measured_speed",
@@ -58,7 +65,7 @@ __all__ = [
     "rejudged",
     "render_checklist",
     "render_report",
+    "speed_metrics",
     "steps_difference",
-    "summary_metrics",
     "verdict_metrics",
 ]

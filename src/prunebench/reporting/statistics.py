@@ -28,11 +28,13 @@ ask how the method's gain splits into allocation and choice of weights rather th
 beats the field, are judged in ``matched points`` and ``matched curves``.
 
 Many comparisons at a 5% level would each, by chance, claim a difference one time in twenty, so
-the p-values are Holm-Bonferroni adjusted within each family (:func:`holm`), which bounds the
-probability of any false claim in a family at ``alpha`` without assuming independence. A verdict
-is :data:`BETTER` or :data:`WORSE` only when the adjusted p-value is below ``alpha``; otherwise
-:data:`NO_DIFFERENCE`. The confidence intervals are per comparison (not simultaneous): they show
-the size and precision of a difference, the verdict carries the multiplicity correction.
+the p-values are Holm-Bonferroni adjusted within each family (:func:`holm`, statsmodels'
+``multipletests``), which bounds the probability of any false claim in a family at ``alpha``
+without assuming independence. A verdict is :data:`BETTER` or :data:`WORSE` only when the
+adjusted p-value is below ``alpha``; otherwise :data:`NO_DIFFERENCE`. The confidence intervals
+are per comparison (not simultaneous): they show the size and precision of a difference, the
+verdict carries the multiplicity correction; what would decide an undecided comparison is
+estimated in :mod:`prunebench.reporting.power`.
 
 Accuracies and differences stay fractions in [0, 1], as in the cell files.
 """
@@ -45,12 +47,15 @@ from dataclasses import asdict, dataclass, fields, replace
 import numpy as np
 import pandas as pd
 import scipy.stats
+from statsmodels.stats.multitest import multipletests
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting.tables import compression_key
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 CONFIDENCE = 0.95
+ALPHA = 0.05
+"""The family-wise error rate a verdict is held to."""
 PAIR_KEYS = ["target_compression", "seed"]
 AUC = "auc"
 CONTROL = "control"
@@ -61,8 +66,12 @@ class Comparison:
     """One comparison of the method under evaluation with a reference at one point.
 
     ``delta``, ``ci_low`` and ``ci_high`` are top-1 fractions, positive when the evaluated method
-    is more accurate. With fewer than two pairs the interval and both p-values are NaN and the
-    verdict is :data:`NO_DIFFERENCE`: a single pair cannot separate a difference from noise.
+    is more accurate; ``sd`` is the sample standard deviation of the paired differences (what
+    the interval's width and :mod:`~prunebench.reporting.power` scale with). With fewer than two
+    pairs the interval, ``sd`` and both p-values are NaN and the verdict is
+    :data:`NO_DIFFERENCE`: a single pair cannot separate a difference from noise.
+    ``family_size`` is the number of comparisons Holm's correction counted in its family (those
+    with a p-value), the ``m`` of its first step.
     """
 
     reference: str
@@ -76,6 +85,8 @@ class Comparison:
     p_value: float
     p_holm: float
     verdict: str
+    sd: float
+    family_size: int
 
 
 def paired_interval(
@@ -120,32 +131,41 @@ def paired_interval(
     return mean, float(interval.low), float(interval.high), float(result.pvalue)
 
 
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni step-down adjusted p-values (monotone, capped at 1), same order as input.
+def spread(differences: Sequence[float]) -> float:
+    """The sample standard deviation of ``differences``: NaN for fewer than two, exactly 0.0 where
+    all are equal (a mean of equal floats need not round back to them, and would leave a
+    spread of rounding error)."""
+    values = np.asarray(differences, dtype=float)
+    if values.size < 2:
+        return math.nan
+    return 0.0 if np.all(values == values[0]) else float(values.std(ddof=1))
 
-    With the m valid p-values sorted ascending, p_(1) <= ... <= p_(m), the adjusted value of the
-    k-th smallest is ``min(1, max_{j <= k} (m - j + 1) * p_(j))``: the smallest is tested at
-    alpha/m, the next at alpha/(m-1), and so on, and the running maximum keeps a larger p-value
-    from ever being adjusted below a smaller one. Rejecting where the adjusted value is below
-    alpha controls the family-wise error rate at alpha.
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni step-down adjusted p-values, same order as input (statsmodels'
+    ``multipletests(..., method="holm")``).
+
+    With the m p-values sorted ascending, the smallest is tested at alpha/m, the next at
+    alpha/(m-1), and so on; the adjusted values are monotone and capped at 1, and rejecting where
+    one is below alpha controls the family-wise error rate at alpha.
 
     NaN p-values (comparisons that could not be made, e.g. from a single pair) are not part of
     the family: they stay NaN and do not count in m, since a test never performed cannot produce
     a false claim.
+
+    Example::
+
+        >>> holm([0.01, 0.04, math.nan])
+        [0.02, 0.04, nan]
     """
-    values = [float(p) for p in p_values]
-    valid = [i for i, p in enumerate(values) if not math.isnan(p)]
-    for i in valid:
-        if not 0.0 <= values[i] <= 1.0:
-            raise ValueError(f"p-value {values[i]} is not in [0, 1]")
-    adjusted = [math.nan] * len(values)
-    m = len(valid)
-    running = 0.0
-    # A stable sort keeps ties in input order, so the result does not depend on how ties break.
-    for rank, i in enumerate(sorted(valid, key=lambda i: values[i])):
-        running = max(running, min(1.0, (m - rank) * values[i]))
-        adjusted[i] = running
-    return adjusted
+    values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(values.shape, math.nan)
+    valid = ~np.isnan(values)
+    if np.any((values[valid] < 0.0) | (values[valid] > 1.0)):
+        raise ValueError(f"p-values must be in [0, 1], got {values[valid].tolist()}")
+    if valid.any():
+        adjusted[valid] = multipletests(values[valid], method="holm")[1]
+    return [float(p) for p in adjusted]
 
 
 def curve_area(top1_by_target: Mapping[float, float]) -> float:
@@ -176,7 +196,7 @@ def compare(
     references: Mapping[str, pd.DataFrame],
     control_top1: float | None,
     *,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     family_names: Mapping[str, str] | None = None,
 ) -> list[Comparison]:
     """Compare the method under evaluation with each reference and with the unpruned control.
@@ -239,23 +259,14 @@ def compare(
                     list(at_target["top1"] - control),
                 )
             )
-        area_changes = [
-            curve_area(_curve(seed_rows, "top1")) - control
-            for _, seed_rows in ours.groupby("seed", sort=True)
-            if len(seed_rows) >= 2
-        ]
+        area_changes = [area - control for area in _seed_areas(ours)]
         raw.append((CONTROL, AUC, None, "control", area_changes))
 
     tested = [paired_interval(differences) for *_, differences in raw]
-    adjusted = [math.nan] * len(raw)
-    for family in dict.fromkeys(entry[3] for entry in raw):
-        members = [i for i, entry in enumerate(raw) if entry[3] == family]
-        for i, p_holm in zip(members, holm([tested[i][3] for i in members]), strict=True):
-            adjusted[i] = p_holm
-
+    adjusted, sizes = _holm_by_family([p for *_, p in tested], [entry[3] for entry in raw])
     comparisons = []
-    for (reference, point, target, family, differences), (delta, low, high, p), p_holm in zip(
-        raw, tested, adjusted, strict=True
+    for (reference, point, target, family, differences), (delta, low, high, p), p_holm, size in zip(
+        raw, tested, adjusted, sizes, strict=True
     ):
         comparisons.append(
             Comparison(
@@ -270,9 +281,42 @@ def compare(
                 p_value=p,
                 p_holm=p_holm,
                 verdict=_verdict(delta, p_holm, alpha),
+                sd=spread(differences),
+                family_size=size,
             )
         )
     return comparisons
+
+
+def _holm_by_family(p_values: list[float], families: list[str]) -> tuple[list[float], list[int]]:
+    """Holm-adjusted ``p_values`` within each family, and each one's family size (its m)."""
+    adjusted, sizes = [math.nan] * len(p_values), [0] * len(p_values)
+    for family in dict.fromkeys(families):
+        members = [i for i, name in enumerate(families) if name == family]
+        size = sum(not math.isnan(p_values[i]) for i in members)
+        for i, p_holm in zip(members, holm([p_values[i] for i in members]), strict=True):
+            adjusted[i], sizes[i] = p_holm, size
+    return adjusted, sizes
+
+
+def curve_average(frame: pd.DataFrame) -> tuple[float, float, float]:
+    """``(mean, ci_low, ci_high)``: a method's curve average over its seeds, with its interval.
+
+    ``frame`` is one method's rows (``target_compression``, ``seed``, ``top1``). Each seed's
+    curve is its :func:`curve_area` over the targets it has (seeds with fewer than two are left
+    out); the interval is the one-sample t interval of their mean (NaN for a single seed).
+    """
+    mean, low, high, _ = paired_interval(_seed_areas(_pair_table(frame, "method")))
+    return mean, low, high
+
+
+def _seed_areas(table: pd.DataFrame) -> list[float]:
+    """The :func:`curve_area` of each seed's top-1 curve, by seed, where it has two targets."""
+    return [
+        curve_area(_curve(seed_rows, "top1"))
+        for _, seed_rows in table.groupby("seed", sort=True)
+        if len(seed_rows) >= 2
+    ]
 
 
 def comparisons_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
@@ -319,42 +363,20 @@ def _pair_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-# In summary.json a verdict is a number, so that `dvc metrics diff` shows it changing.
-VERDICT_CODES = {BETTER: 1, NO_DIFFERENCE: 0, WORSE: -1}
-
-
-def verdict_metrics(comparisons: Sequence[Comparison]) -> dict[str, dict[str, dict[str, float]]]:
-    """``{reference: {point: {delta_top1, ci_low, ci_high, p_holm, verdict, n_seeds}}}``.
-
-    The layout of ``summary.json``'s ``verdicts``: keyed by the reference's name (or
-    ``"control"``) and the point (``"c2"``, ..., ``"auc"``), never by the evaluated method's name,
-    so a diff between two experiments compares their methods under evaluation point by point.
-    ``verdict`` is 1 (better), 0 (no detectable difference) or -1 (worse). NaN (an interval that
-    one seed cannot give) is left out: JSON has no NaN.
-    """
-    verdicts: dict[str, dict[str, dict[str, float]]] = {}
-    for comparison in comparisons:
-        values = {
-            "delta_top1": comparison.delta,
-            "ci_low": comparison.ci_low,
-            "ci_high": comparison.ci_high,
-            "p_holm": comparison.p_holm,
-        }
-        entry = {key: round(value, 6) for key, value in values.items() if math.isfinite(value)}
-        entry["verdict"] = VERDICT_CODES[comparison.verdict]
-        entry["n_seeds"] = comparison.n_pairs
-        verdicts.setdefault(comparison.reference, {})[comparison.point] = entry
-    return verdicts
-
-
-def rejudged(comparisons: Sequence[Comparison], *, alpha: float = 0.05) -> list[Comparison]:
+def rejudged(comparisons: Sequence[Comparison], *, alpha: float = ALPHA) -> list[Comparison]:
     """``comparisons`` Holm-adjusted again as one family, with their verdicts renewed.
 
     For comparisons made by separate :func:`compare` calls that form one question together,
     such as each matched control against its baseline across the curve.
     """
     adjusted = holm([comparison.p_value for comparison in comparisons])
+    size = sum(not math.isnan(comparison.p_value) for comparison in comparisons)
     return [
-        replace(comparison, p_holm=p_holm, verdict=_verdict(comparison.delta, p_holm, alpha))
+        replace(
+            comparison,
+            p_holm=p_holm,
+            verdict=_verdict(comparison.delta, p_holm, alpha),
+            family_size=size,
+        )
         for comparison, p_holm in zip(comparisons, adjusted, strict=True)
     ]

@@ -1,4 +1,4 @@
-"""Tables and summary metrics built from the per-cell result files.
+"""Tables built from the per-cell result files.
 
 The cell files (one per strategy, target compression and seed; schema in ``docs/design.md``) are
 the only input. Everything here is a pure function of them, so the aggregate stage can be re-run
@@ -16,7 +16,6 @@ import pandas as pd
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.pipeline.cells import compression_label
-from prunebench.reporting.methods import Methods
 
 KEYS = ["strategy", "target_compression", "seed"]
 REQUIRED = [*KEYS, "top1", "top5", "loss", "compression", "effective_compression", "speedup"]
@@ -26,14 +25,13 @@ COST_METRICS = ["compression", "effective_compression", "speedup"]
 # actually used, early stopping included and every round summed, and its number of rounds.
 BUDGET_FIELDS = ["epochs", "steps", "rounds"]
 BUDGET_METRICS = [f"budget_{field}" for field in BUDGET_FIELDS]
-DIGITS = 6
 
 
 def compression_key(target: float) -> str:
     """``2 -> "c2"``, ``2.5 -> "c2.5"``: the summary's key for one target compression.
 
-    The same compact label names the cell files, so a key in ``summary.json`` reads like the file
-    it came from.
+    The same compact label names the cell files, so a key in the metrics files reads like the
+    file it came from.
     """
     return f"c{compression_label(float(target))}"
 
@@ -97,65 +95,6 @@ def grouped_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns).reset_index()
 
 
-def summary_metrics(
-    grouped: pd.DataFrame,
-    control: Mapping[str, Any],
-    methods: Methods,
-    verdicts: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The nested numbers ``dvc metrics show/diff`` read from ``results/summary.json``.
-
-    The method under evaluation sits under the fixed key ``"strategy"`` rather than its name, so
-    ``dvc metrics diff`` between two experiments lines it up point by point. ``"baselines"`` lists
-    every baseline, the evaluated one included, so that section is identical across experiments
-    and a diff shows only what changed. ``top1_minus_best_baseline`` compares with the best
-    *other* baseline at the same target. ``"matched"`` holds the method's matched controls, and
-    ``"verdicts"`` (given by the caller, from ``statistics.verdict_metrics``) the paired
-    comparisons. Each point carries ``budget_steps``, the mean optimizer steps of its cells, so a
-    diff shows a method that trained longer. NaN (a single seed's std, a point whose cells record
-    no budget) is left out: JSON has no NaN.
-
-    Methods are keys under their own names, external ones (``mylab.taylor:strategy``) included:
-    ``dvc metrics diff`` joins the nesting with dots (``baselines.mylab.taylor:strategy.c2...``)
-    and never splits a key again, and the registry's names have no colon, so no two methods'
-    keys can run together.
-    """
-    strategy, baselines, matched = methods.strategy, methods.baselines, methods.matched
-    others = [name for name in baselines if name != strategy]
-    rows = select_methods(grouped, methods.evaluated_and_baselines)
-    best_other = rows[rows["strategy"].isin(others)].groupby("target_compression")["top1_mean"]
-    best_other = best_other.max()
-
-    evaluated = {}
-    for _, row in rows[rows["strategy"] == strategy].iterrows():
-        point = _point(row)
-        best = best_other.get(row["target_compression"])
-        if best is not None:
-            point["top1_minus_best_baseline"] = _number(row["top1_mean"] - best)
-        evaluated[compression_key(row["target_compression"])] = point
-
-    def points(names: Sequence[str]) -> dict[str, dict]:
-        chosen = select_methods(grouped, names)
-        return {
-            name: {
-                compression_key(row["target_compression"]): _point(row)
-                for _, row in chosen[chosen["strategy"] == name].iterrows()
-            }
-            for name in names
-        }
-
-    summary = {
-        "control": _numbers({metric: control.get(metric) for metric in ACCURACY_METRICS}),
-        "strategy": evaluated,
-        "baselines": points(baselines),
-    }
-    if matched:
-        summary["matched"] = points(matched)
-    if verdicts is not None:
-        summary["verdicts"] = dict(verdicts)
-    return summary
-
-
 def select_methods(grouped: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
     """The rows of ``methods``, in that order, then by target compression.
 
@@ -171,38 +110,6 @@ def select_methods(grouped: pd.DataFrame, methods: Sequence[str]) -> pd.DataFram
     rows = grouped[grouped["strategy"].isin(order)]
     ranked = rows.assign(_rank=rows["strategy"].map(order))
     return ranked.sort_values(["_rank", "target_compression"]).drop(columns="_rank")
-
-
-def _point(row: pd.Series) -> dict[str, float | int]:
-    point = {
-        "n_seeds": int(row["n_seeds"]),
-        "top1_mean": row["top1_mean"],
-        "top1_std": row["top1_std"],
-        "top5_mean": row["top5_mean"],
-        "compression": row["compression"],
-        "speedup": row["speedup"],
-        "budget_steps": row.get("budget_steps"),
-    }
-    return _numbers(point)
-
-
-def _numbers(values: Mapping[str, Any]) -> dict[str, float | int]:
-    """Keep finite numbers only (rounded), so the summary is valid JSON that DVC can diff."""
-    kept: dict[str, float | int] = {}
-    for key, value in values.items():
-        number = _number(value)
-        if number is not None:
-            kept[key] = number
-    return kept
-
-
-def _number(value: Any) -> float | int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    value = float(value)
-    return round(value, DIGITS) if math.isfinite(value) else None
 
 
 def finite(value: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Stage aggregate: every cell into one table, the summary metrics, figures and the report.
+"""Stage aggregate: every cell into one table, the metrics files, figures and the report.
 
 Four steps, one function each: :func:`load` the records of every cell, the control and the
 timings; :func:`check` that they can be put side by side; :func:`compute` the tables, the
@@ -36,12 +36,14 @@ from prunebench.pipeline.layout import (
     CELLS,
     CELLS_TABLE,
     CONTROL_LATENCY,
+    DETAILS_FILE,
     FIGURES,
     LATENCY_CELLS_TABLE,
     LATENCY_FILE,
     LATENCY_TABLE,
     METRICS_FILE,
     REPORT_FILE,
+    SPEED_FILE,
     STRATEGY_CURVES_PLOT,
     SUMMARY_FILE,
     Role,
@@ -82,7 +84,9 @@ class Outputs:
 
     tables: dict[str, "pd.DataFrame"]
     """CSV files by their path under ``results/``."""
-    summary: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]
+    """JSON files by their path under ``results/``: the headline (``summary.json``), the
+    measured-speed headline (``speed.json``) and the details (``details.json``)."""
     figures: dict[str, Callable[[Path], None]] = field(default_factory=dict)
     """Figure drawers by their path under ``results/``: ``draw(path)`` writes the PNG."""
     report: str = ""
@@ -241,7 +245,7 @@ def describe_source(source: PretrainedSource) -> str:
 def compute(
     config: AggregateConfig, methods: "Methods", loaded: Loaded, *, source: Path, data: Path
 ) -> Outputs:
-    """Tables, summary metrics, figures and the report of a checked run.
+    """Tables, metrics files, figures and the report of a checked run.
 
     ``source`` is the initial model's ``source.json``; ``data`` the materialised dataset's
     description (its augmentation goes into the report).
@@ -253,14 +257,16 @@ def compute(
         cells_table,
         compare,
         curves_data,
+        details_metrics,
         grouped_table,
+        headline_metrics,
         measured_speed,
         plot_accuracy,
         plot_data,
         plot_measured_speedup,
         rejudged,
         render_report,
-        summary_metrics,
+        speed_metrics,
         verdict_metrics,
     )
     from prunebench.reporting.figures.published import plot_published
@@ -282,9 +288,8 @@ def compute(
     # The method run again as a baseline is a sanity check (it must come out identical), not a
     # comparison: a family of its own keeps it from making the real verdicts stricter.
     families = {name: "matched" for name in methods.matched} | {strategy: "self"}
-    comparisons = compare(
-        cells_table(evaluated), reference_cells, control["top1"], family_names=families
-    )
+    evaluated_cells = cells_table(evaluated)
+    comparisons = compare(evaluated_cells, reference_cells, control["top1"], family_names=families)
     # Each matched control against the baseline sharing its choice within a layer, across the
     # curve: the effect of the method's allocation alone, judged as one family.
     pairs = allocation_pairs(methods)
@@ -313,7 +318,11 @@ def compute(
             ACCURACY_PLOT: plot_data(table, control, methods),
             STRATEGY_CURVES_PLOT: curves_data(evaluated, strategy),
         },
-        summary=summary_metrics(grouped, control, methods, verdict_metrics(comparisons)),
+        metrics={
+            SUMMARY_FILE: headline_metrics(evaluated_cells, grouped, comparisons),
+            SPEED_FILE: speed_metrics(speed, strategy),
+            DETAILS_FILE: details_metrics(grouped, control, methods, verdict_metrics(comparisons)),
+        },
     )
 
     environment = {
@@ -386,7 +395,8 @@ def write(outputs: Outputs, results: Path) -> None:
     """Write every output under ``results`` and remove those this run no longer has."""
     for name, frame in outputs.tables.items():
         _write_csv(results / name, frame)
-    atomic_write_bytes(results / SUMMARY_FILE, json_bytes(outputs.summary))
+    for name, content in outputs.metrics.items():
+        atomic_write_bytes(results / name, json_bytes(content))
     for name, draw in outputs.figures.items():
         draw(results / name)
     for name in outputs.absent:

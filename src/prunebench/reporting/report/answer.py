@@ -4,7 +4,8 @@ curve, by how much, and how sure.
 One line per baseline: the verdict across the curve (the area under top-1 against log₂
 compression), then where the single compressions differ, with the largest difference and its
 interval. The verdicts are Holm-adjusted within their families; an interval that excludes zero
-without surviving the correction is said so in place.
+without surviving the correction is said so in place, and a verdict across the curve left
+undecided says what would decide it (:mod:`prunebench.reporting.power`).
 """
 
 import math
@@ -13,9 +14,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from prunebench.reporting.methods import Methods
+from prunebench.reporting.power import what_would_decide
 from prunebench.reporting.report.formatting import (
+    DECIDING,
     INTERVAL,
     VERDICT_WORDS,
+    deciding_text,
     interval,
     points_text,
     target,
@@ -65,7 +69,8 @@ def verdict_lines(
         f"worse needs a Holm-adjusted p below 0.05 within its family ({families}). The "
         "intervals are per comparison and the verdict carries the correction, so an interval "
         "that excludes zero can still read as no detectable difference; the report says so "
-        "where it happens.",
+        f"where it happens. Where the verdict across the curve is undecided, the line says what "
+        f"would decide it: {DECIDING}.",
         "",
     ]
     for baseline in compared:
@@ -110,9 +115,11 @@ def _baseline_line(baseline: str, comparisons: Sequence[Comparison]) -> str:
     elif undecided:
         parts.append(f"no detectable difference at {targets(undecided)}")
     parts[-1:] = [part + uncorrected_points(points) for part in parts[-1:]]
-    if not parts:
-        return head + "."
-    return f"{head}. At single compressions: " + "; ".join(parts) + "."
+    line = f"{head}. At single compressions: " + "; ".join(parts) + "." if parts else f"{head}."
+    estimate = None if curve is None else what_would_decide(curve)
+    if estimate is not None:
+        line += f" What would decide it across the curve: {deciding_text(curve, estimate)}."
+    return line
 
 
 def _largest(comparisons: Sequence[Comparison]) -> str:

@@ -8,7 +8,9 @@ import math
 from collections.abc import Sequence
 
 from prunebench.reporting.methods import Methods
+from prunebench.reporting.power import MAX_SEEDS, POWER, Gap, PowerEstimate
 from prunebench.reporting.statistics import (
+    ALPHA,
     BETTER,
     CONFIDENCE,
     NO_DIFFERENCE,
@@ -25,6 +27,26 @@ VERDICT_WORDS = {
     NO_DIFFERENCE: "**not detectably different** from",
 }
 """A verdict as the words between two method names: "`a` is **better** than `b`"."""
+
+DECIDING = (
+    f"the smallest difference these seeds would decide with {POWER:.0%} power at the family's "
+    "corrected level α/m (Holm's first step: the level a comparison must clear to be decided on "
+    "its own, m the comparisons in its family), from the observed spread of the paired "
+    "differences, and how many seeds would decide the observed difference with that power "
+    "(statsmodels' power of the paired t)"
+)
+"""What the report gives for an undecided comparison, as one clause."""
+# Why an estimate lacks a figure, in the report's words.
+GAP_WORDS = {
+    Gap.ONE_SEED: "more seeds; how many cannot be estimated, since one seed gives no spread to "
+    "measure the noise by",
+    Gap.NO_SPREAD: "more seeds; how many cannot be estimated, since the difference is the same at "
+    "every seed and gives no spread to measure the noise by",
+    Gap.IDENTICAL: "nothing: the two are identical at every seed, and no number of seeds would "
+    "tell them apart",
+    Gap.ZERO_DIFFERENCE: "no finite number of seeds would decide an observed difference of zero",
+    Gap.TOO_MANY: f"more than {MAX_SEEDS} seeds would be needed",
+}
 
 
 def interval(comparison: Comparison, short: bool = False) -> str:
@@ -89,3 +111,46 @@ def mean_std(mean: float, std: float) -> str:
     """``"85.12 ± 0.31"`` in percent; ``"± n/a"`` where one seed gives no spread."""
     spread = f"{100 * std:.2f}" if math.isfinite(std) else "n/a"
     return f"{100 * mean:.2f} ± {spread}"
+
+
+def detectable_text(estimate: PowerEstimate | None) -> str:
+    """The table's *detectable* cell: ``"41.06"`` points, ``"> 100"`` where no possible difference
+    of top-1 would be, ``"n/a"`` without a spread, ``"—"`` for a decided comparison (``estimate``
+    None)."""
+    if estimate is None:
+        return "—"
+    if not math.isfinite(estimate.detectable):
+        return "n/a"
+    return "> 100" if estimate.detectable > 1.0 else f"{100 * estimate.detectable:.2f}"
+
+
+def seeds_text(estimate: PowerEstimate | None) -> str:
+    """The table's *seeds to decide* cell: ``"5"``, ``"> 1000"``, ``"∞"`` (no finite number),
+    ``"n/a"`` (no spread), ``"—"`` for a decided comparison."""
+    if estimate is None:
+        return "—"
+    if estimate.seeds is not None:
+        return str(estimate.seeds)
+    if estimate.gap is Gap.TOO_MANY:
+        return f"> {MAX_SEEDS}"
+    return "∞" if estimate.gap in (Gap.IDENTICAL, Gap.ZERO_DIFFERENCE) else "n/a"
+
+
+def deciding_text(comparison: Comparison, estimate: PowerEstimate) -> str:
+    """What would decide an undecided comparison, as a clause: ``"3 seeds detect 41.06 points
+    or more (80% power at 0.05/5 = 0.01); about 5 seeds would decide +32.05 points"``."""
+    if estimate.gap in (Gap.ONE_SEED, Gap.NO_SPREAD, Gap.IDENTICAL):
+        return GAP_WORDS[estimate.gap]
+    smallest = (
+        "not even a difference of 100 points"
+        if estimate.detectable > 1.0
+        else f"{100 * estimate.detectable:.2f} points or more"
+    )
+    detect = (
+        f"{comparison.n_pairs} seeds detect {smallest} ({POWER:.0%} power at "
+        f"{ALPHA:g}/{comparison.family_size} = {estimate.level:.2g})"
+    )
+    if estimate.seeds is None:
+        return f"{detect}; {GAP_WORDS[estimate.gap]}"
+    decide = f"about {estimate.seeds} seeds would decide {points_text(comparison.delta)} points"
+    return f"{detect}; {decide}"

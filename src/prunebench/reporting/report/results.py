@@ -11,12 +11,16 @@ import pandas as pd
 
 from prunebench.reporting.budget import BUDGET_TOLERANCE, budget_note
 from prunebench.reporting.methods import Methods
+from prunebench.reporting.power import what_would_decide
 from prunebench.reporting.report.formatting import (
+    DECIDING,
     INTERVAL,
+    detectable_text,
     mean_std,
     method_label,
     p_text,
     points_text,
+    seeds_text,
 )
 from prunebench.reporting.report.training_budget import Budgets
 from prunebench.reporting.statistics import AUC, CONTROL, Comparison
@@ -53,9 +57,12 @@ def comparison_lines(
     """The *Every comparison* subsection: what its columns are, then one row per comparison."""
     return [
         f"`{strategy}` minus the reference, top-1 in percentage points; {INTERVAL}; p: two-sided "
-        "paired t; Holm: adjusted within its family (also in `results/summary.json`, "
+        "paired t; Holm: adjusted within its family (also in `results/details.json`, "
         f"`verdicts`); budget: `{strategy}`'s mean optimizer steps per cell relative to the "
-        f"reference's, flagged where they differ by more than {BUDGET_TOLERANCE:.0%}:",
+        f"reference's, flagged where they differ by more than {BUDGET_TOLERANCE:.0%}. For an "
+        f"undecided comparison, *detectable* (points) and *seeds to decide* give {DECIDING}; "
+        "n/a where the differences have no spread, ∞ where no number of seeds would decide a "
+        "difference of zero:",
         "",
         *_comparison_table(comparisons, budgets),
     ]
@@ -118,18 +125,22 @@ def _seed_table(cells: pd.DataFrame, methods: Methods) -> list[str]:
 
 
 def _comparison_table(comparisons: Sequence[Comparison], budgets: Budgets) -> list[str]:
-    """Every comparison: its reference, point, pairs, difference, interval, p-values, budget."""
+    """Every comparison: its reference, point, pairs, difference, interval, p-values, budget,
+    and for an undecided one what would decide it."""
     lines = [
-        "| reference | point | n | Δ top-1 | 95% CI | p | Holm p | verdict | budget |",
-        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+        "| reference | point | n | Δ top-1 | 95% CI | p | Holm p | verdict | budget | detectable "
+        "| seeds to decide |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- | ---: | ---: |",
     ]
     for c in comparisons:
         point = "across the curve" if c.point == AUC else f"{c.target_compression:g}×"
         # The control is the unpruned model itself: it was not finetuned, there is no budget.
         budget = "—" if c.reference == CONTROL else budget_note(budgets.get((c.reference, c.point)))
+        estimate = what_would_decide(c)
         lines.append(
             f"| {c.reference} | {point} | {c.n_pairs} | {points_text(c.delta)} | "
             f"{points_text(c.ci_low)} to {points_text(c.ci_high)} | {p_text(c.p_value)} | "
-            f"{p_text(c.p_holm)} | {c.verdict} | {budget} |"
+            f"{p_text(c.p_holm)} | {c.verdict} | {budget} | {detectable_text(estimate)} | "
+            f"{seeds_text(estimate)} |"
         )
     return lines
