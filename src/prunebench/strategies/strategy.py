@@ -31,6 +31,7 @@ from torch import nn
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.typed import as_mapping, from_mapping
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
+from prunebench.strategies import contract
 from prunebench.strategies.allocation import (
     global_allocation,
     keep_count,
@@ -268,18 +269,20 @@ class Strategy:
                 model, parameters, seed, batches, loss_function, options, None, input_shape, groups
             )
             pruned = select_groups(
-                self.score(inputs),
+                contract.channel_scores(self, inputs),
                 groups,
                 model,
                 compression,
                 layerwise=self.allocation == "layerwise",
             )
-            return group_masks(model, groups, pruned)
+            masks = group_masks(model, groups, pruned)
+            contract.check_channel_kept(model, masks, groups, compression)
+            return masks
         count = keep if keep is not None else keep_count(model, parameters, compression)
         inputs = ScoreInputs(
             model, parameters, seed, batches, loss_function, options, count, input_shape, None
         )
-        scores = self.score(inputs)
+        scores = contract.unstructured_scores(self, inputs)
         if current is not None:
             scores = {
                 name: score.masked_fill(~current[name].to(score.device), -math.inf)
@@ -287,7 +290,9 @@ class Strategy:
                 else score
                 for name, score in scores.items()
             }
-        return ALLOCATIONS[self.allocation](scores, count)
+        masks = ALLOCATIONS[self.allocation](scores, count)
+        contract.check_kept(masks, count)
+        return masks
 
 
 def _prunable(model: nn.Module, include_classifier: bool) -> dict[str, nn.Parameter]:

@@ -2,9 +2,10 @@
 
 Sections, in order (:func:`~prunebench.reporting.report.render.render_report` lists them):
 **Answer** (is the method under evaluation better than each baseline, where on the curve, by how
-much, how sure, in ``answer``; what the matched controls say about its allocation and its choice
-of weights, in ``matched_controls``; unequal training budgets, in ``training_budget``; how far it
-falls from the unpruned control, in ``control``), **Setup** (``setup``), **Results** (mean ± std
+much, how sure, in ``answer``; any cell off its target compression, in ``off_target``; what the
+matched controls say about its allocation and its choice of weights, in ``matched_controls``;
+unequal training budgets, in ``training_budget``; how far it falls from the unpruned control, in
+``control``), **Setup** (``setup``), **Results** (mean ± std
 tables, every seed, every comparison, in ``results``; the training budget table, in
 ``training_budget``), **Measured speed** (``measured_speed``), **Figures** (``figure_list``),
 **Metric disagreement** (``metric_disagreement``) and the **Checklist** of Blalock et al. (2020),
