@@ -10,12 +10,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from prunebench.foundations.errors import PrunebenchError, describe_failure
 from prunebench.foundations.numerics import pin_cpu_numerics
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     """End the stage with one ``error:`` line and exit status 2."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
