@@ -10,10 +10,22 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
+from prunebench.foundations.errors import PrunebenchError, describe_failure
 from prunebench.foundations.numerics import pin_cpu_numerics
 
-pin_cpu_numerics()
+
+def refuse(message: str) -> NoReturn:
+    """End the stage with one ``error:`` line and exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+try:
+    pin_cpu_numerics()
+except PrunebenchError as error:  # an invalid PRUNEBENCH_CPU_NUMERICS, before main() runs
+    refuse(str(error))
 
 # A researcher's own strategies (`strategy: package.module:attribute`) may live in the checkout's
 # strategies/ folder, which the stages that load them declare as a dep. Appended, so that it
@@ -21,7 +33,6 @@ pin_cpu_numerics()
 STRATEGIES_FOLDER = Path(__file__).resolve().parent.parent / "strategies"
 sys.path.append(str(STRATEGIES_FOLDER))
 
-from prunebench.foundations.errors import PrunebenchError  # noqa: E402
 from prunebench.pipeline.sources import code_digest  # noqa: E402
 
 __all__ = [
@@ -75,14 +86,18 @@ def epoch_curves(directory: Path) -> Iterator[Callable[[dict], None]]:
 
 
 def run(main: Callable[[], None]) -> None:
-    """Run a stage; bad input or an unwritable path becomes one ``error:`` line and exit 2."""
+    """Run a stage; bad input or an unwritable path becomes one ``error:`` line and exit 2.
+
+    So do ``MemoryError`` (a file asking for more memory than the machine has) and an interrupt
+    (``KeyboardInterrupt``): the stage did not finish, and its exit status must say so.
+    """
     logging.basicConfig(format="%(message)s", level=logging.INFO)
     try:
         main()
     except PrunebenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        refuse(str(error))
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
-        print(f"error: cannot write or read{where}: {error.strerror or error}", file=sys.stderr)
-        sys.exit(2)
+        refuse(f"cannot write or read{where}: {error.strerror or error}")
+    except (MemoryError, KeyboardInterrupt) as error:
+        refuse(f"the stage stopped: {describe_failure(error)}")

@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
     from prunebench.foundations.errors import PrunebenchError
+    from prunebench.foundations.files import prepare_outputs
     from prunebench.pipeline.layout import resolved_file
     from prunebench.pipeline.params import check_reachable, parse_params
     from prunebench.pipeline.resolve import resolve
@@ -29,8 +30,12 @@ def main() -> None:
         raise PrunebenchError(f"{args.params} is not valid YAML: {error}") from None
     params = parse_params(raw)
     check_reachable(params)
-    for stage, config in resolve(params).items():
-        config.write(args.out / resolved_file(stage).name)
+    configs = {
+        args.out / resolved_file(stage).name: config for stage, config in resolve(params).items()
+    }
+    prepare_outputs(*configs)
+    for path, config in configs.items():
+        config.write(path)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ def load_cifar_pickle(path: Path) -> dict[str, Any]:
             content = CifarUnpickler(file, path).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
         raise PrunebenchError(f"{path} is not a readable CIFAR batch: {error}") from None
+    except MemoryError as error:  # an array header may claim any size (a real batch is 30 MB)
+        raise PrunebenchError(f"{path} is not a readable CIFAR batch: {error}") from None
     if not isinstance(content, dict):
         raise PrunebenchError(f"{path} is not a CIFAR batch: it holds a {type(content).__name__}")
     return {

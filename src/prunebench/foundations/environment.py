@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import prunebench
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.numerics import cpu_numerics
 from prunebench.foundations.typed import Record
 
@@ -69,10 +70,36 @@ def environment(device: "torch.device") -> Environment:
     )
 
 
+DEVICE_VARIABLE = "PRUNEBENCH_DEVICE"
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N"
+
+
 def choose_device(requested: str | None) -> "torch.device":
-    """``None``/``"auto"``: CUDA when available, else the CPU; otherwise the named device."""
+    """``None``/``"auto"``: CUDA when available, else the CPU; otherwise the named device.
+
+    ``requested`` is ``PRUNEBENCH_DEVICE``'s value. A name that is not a device, or a GPU this
+    machine does not have, is refused in one line before any work, not when a cell first
+    needs it.
+    """
     import torch
 
     if requested in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise PrunebenchError(
+            f"{DEVICE_VARIABLE}={requested!r} is not a valid choice; valid choices: "
+            f"{DEVICE_CHOICES}"
+        )
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            has = f"only {count} CUDA device(s)" if count else "no CUDA device"
+            raise PrunebenchError(
+                f"{DEVICE_VARIABLE}={requested!r}, but torch sees {has} on this machine; "
+                "use cpu or auto"
+            )
+    return device

@@ -2,14 +2,20 @@
 
 Everything is written under a temporary name in the destination directory and renamed into
 place, so a killed process never leaves a half-written file (or directory) under a name a later
-stage reads. Written files get the permissions the user's umask gives (0644 usually), like any
-file opened for writing, so teammates sharing a workspace or a cache can read them.
-Checkpoints are safetensors: tensors only, nothing executed on load.
+stage reads. What a kill leaves under a temporary name (hidden, ``.NAME.xxxxxxxx``), each stage
+removes from its outputs before it writes them (:func:`prepare_outputs`), so that DVC never
+records one as part of an output folder. A write that fails without saying where (a full disk's
+``write()``) is reported with the path it was writing.
+
+Written files get the permissions the user's umask gives (0644 usually), like any file opened
+for writing, so teammates sharing a workspace or a cache can read them. Checkpoints are
+safetensors: tensors only, nothing executed on load.
 """
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -53,10 +59,11 @@ def atomic_file(path: Path, suffix: str = "") -> Iterator[Path]:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(handle)
     try:
-        yield Path(temporary)
-        # mkstemp creates the file 0600; give it the mode an ordinary open() would.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        with _naming(path):
+            yield Path(temporary)
+            # mkstemp creates the file 0600; give it the mode an ordinary open() would.
+            os.chmod(temporary, 0o666 & ~_umask())
+            os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
 
@@ -80,16 +87,67 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        yield staging
-        if target.exists():
-            retired = target.parent / f".{target.name}.retired-{os.getpid()}"
-            os.replace(target, retired)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
+        with _naming(target):
+            yield staging
+            if target.exists():
+                retired = target.parent / f".{target.name}.retired-{os.getpid()}"
+                os.replace(target, retired)
+                os.replace(staging, target)
+                shutil.rmtree(retired)
+            else:
+                os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an ``OSError`` that names no file (``write()`` on a full disk) the path written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+# What atomic_file (mkstemp's 8 random characters, then the writer's suffix) and
+# atomic_directory leave under a temporary name when the process is killed.
+_TEMPORARY = r"\.(?:[a-z0-9_]{8}(?:\.[A-Za-z0-9]+)?|partial-\d+|retired-\d+)"
+_ANY_TEMPORARY = re.compile(rf"\..+{_TEMPORARY}")
+
+
+def remove_temporaries(output: Path) -> list[Path]:
+    """Remove what killed writers left of ``output``; return what was removed.
+
+    Beside it, its hidden temporaries (``.NAME.xxxxxxxx``, ``.NAME.partial-PID``); inside it, if
+    it is a folder, every hidden temporary of any of its files or folders. A leftover inside an
+    output folder would otherwise be recorded by DVC as one more file of it.
+    """
+    output = Path(output)
+    beside = re.compile(rf"\.{re.escape(output.name)}{_TEMPORARY}")
+    found = [entry for entry in _entries(output.parent) if beside.fullmatch(entry.name)]
+    if output.is_dir():
+        found += [entry for entry in output.rglob(".*") if _ANY_TEMPORARY.fullmatch(entry.name)]
+    for entry in found:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    return found
+
+
+def _entries(directory: Path) -> list[Path]:
+    return list(directory.iterdir()) if directory.is_dir() else []
+
+
+def prepare_outputs(*paths: Path) -> None:
+    """What a stage does before any work: refuse an output it cannot write
+    (:func:`check_writable`) and remove what a killed run left of each (:func:`remove_temporaries`).
+    """
+    check_writable(*paths)
+    for path in paths:
+        remove_temporaries(path)
 
 
 def json_bytes(payload: object) -> bytes:

@@ -20,20 +20,24 @@ Example::
     {'epochs': 2, 'steps': 80}
 """
 
+import math
 import types
 from dataclasses import MISSING, Field, dataclass, fields, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError, foreign_code
 
 T = TypeVar("T")
 
 
 def from_mapping(cls: type[T], raw: object, name: str) -> T:
     """Build dataclass ``cls`` from ``raw`` (a params mapping; None is empty), refusing in one line
-    a key ``cls`` does not have (naming the valid ones) and a value of the wrong type."""
+    a key ``cls`` does not have (naming the valid ones), a value of the wrong type, ``null`` where
+    the field is not optional, and NaN (which compares unequal to everything, so no range check
+    would catch it). ``cls``'s own checks (``__post_init__``) may be a researcher's code: what
+    they raise is refused in one line too."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -43,12 +47,29 @@ def from_mapping(cls: type[T], raw: object, name: str) -> T:
     if unknown:
         valid = ", ".join(sorted(known)) or "none (it takes no options)"
         raise PrunebenchError(f"unknown key {name}.{unknown[0]}; valid keys: {valid}")
+    hints = _field_hints(cls)
     for key, value in raw.items():
-        hint = known[key].type
-        allowed = tuple(kind for kind in get_args(hint) or (hint,) if kind is not type(None))
-        if value is not None and not _is_instance(value, allowed):
+        hint = hints[key]
+        kinds = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+        allowed = tuple(kind for kind in kinds if kind is not type(None))
+        if value is None:
+            if len(allowed) == len(kinds) and not isinstance(hint, str):
+                raise PrunebenchError(f"{name}.{key} is null where a value is required")
+        elif isinstance(value, float) and math.isnan(value):
+            raise PrunebenchError(f"{name}.{key} is NaN; give a number")
+        elif not _is_instance(value, allowed):
             raise PrunebenchError(f"{name}.{key} has the wrong type: {value!r}")
-    return cls(**raw)
+    with foreign_code(name):
+        return cls(**raw)
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """Each field's type, string annotations resolved where they can be (a string that cannot
+    stays a string, which every check above lets through)."""
+    try:
+        return get_type_hints(cls)
+    except Exception:  # a researcher's options may name a type only their module can see
+        return {item.name: item.type for item in fields(cls)}
 
 
 def as_mapping(options: Any) -> dict[str, Any]:

@@ -7,7 +7,10 @@ inputs and the sha256 of every file in it. A cell counts as done only if its fin
 one asked for *and* its files still match their digests, so a killed run, a damaged or a
 truncated file is never taken for a result: it is reported in one line and recomputed.
 Cells outside the grid are deleted only after every cell of the grid is done, so a refusal or a
-crash half-way never costs finished work.
+crash half-way never costs finished work, and a stage reports success only once every cell of
+its grid is there and verified. A cell that matches its digests but whose content a later stage
+cannot read (what a writer bug would leave) is refused naming the folder to delete
+(:meth:`CellStore.reading`): a re-run alone would take it as done again.
 """
 
 import hashlib
@@ -74,6 +77,15 @@ def validate_grid(compressions: object, seeds: object) -> None:
             )
     if len(set(compressions)) != len(compressions):
         raise PrunebenchError(f"compressions contain duplicates: {compressions!r}")
+    labels: dict[str, float] = {}
+    for compression in compressions:
+        other = labels.setdefault(compression_label(compression), compression)
+        if other != compression:
+            raise PrunebenchError(
+                f"compressions {other!r} and {compression!r} would share the cell "
+                f"c{compression_label(compression)} (cells are named to 6 significant digits); "
+                "drop one or make them differ within 6 digits"
+            )
     if not isinstance(seeds, list) or not seeds:
         raise PrunebenchError(f"seeds must be a non-empty list, got {seeds!r}")
     for seed in seeds:
@@ -203,6 +215,32 @@ class CellStore:
                 raise PrunebenchError(f"{problem}; run `dvc repro` to recompute it")
         return cells
 
+    @contextmanager
+    def reading(self, cell: Cell) -> Iterator[Path]:
+        """Yield ``cell``'s folder to read; a refusal raised while reading it says what to do.
+
+        The cell matches the digests it was written with, so DVC and its stage take it as done
+        and a re-run would refuse it again: only deleting the folder makes the stage recompute it.
+        """
+        directory = self.path(cell)
+        try:
+            yield directory
+        except PrunebenchError as error:
+            raise PrunebenchError(
+                f"{error}; the cell matches the digests it was written with, so a re-run keeps "
+                f"it: delete {directory} and run `dvc repro` to recompute it"
+            ) from None
+
+    def require_current(self, cells: Iterable[Cell], fingerprint_of: Callable[[Cell], str]) -> None:
+        """Refuse in one line a cell of ``cells`` not written from its inputs or not intact: what a
+        stage checks before it reports success."""
+        for cell in cells:
+            if not self.is_current(cell, fingerprint_of(cell)):
+                raise PrunebenchError(
+                    f"{self.path(cell)} is missing or incomplete after its stage ran; run `dvc "
+                    "repro` again"
+                )
+
     def retain_only(self, cells: Iterable[Cell]) -> None:
         """Delete cells outside ``cells`` and leftovers of interrupted writes."""
         keep = {cell.name for cell in cells}
@@ -260,10 +298,15 @@ def run_cells(
         device: the device ``compute`` uses (a runner gives each cell one).
 
     Cells of ``store`` that are not in ``cells`` are removed only after all of ``cells`` are
-    done, so a refusal or a crash half-way never costs finished work.
+    done, so a refusal or a crash half-way never costs finished work. An empty ``cells`` (its
+    input stage wrote none) is refused, and so is a cell that is not current once all have run.
     """
     from tqdm.auto import tqdm
 
+    if not cells:
+        raise PrunebenchError(
+            f"{description}: no cells to compute (its input stage wrote none); run `dvc repro`"
+        )
     pending = [cell for cell in cells if not store.is_current(cell, fingerprint_of(cell))]
     progress = tqdm(total=len(pending), desc=description, unit="cell", leave=False)
     with progress:
@@ -279,6 +322,7 @@ def run_cells(
                     compute(cell, staging)
                 progress.update()
     store.retain_only(cells)
+    store.require_current(cells, fingerprint_of)
     return len(pending)
 
 

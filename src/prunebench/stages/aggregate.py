@@ -19,6 +19,8 @@ from two machines, or timed with two sets of settings, are refused rather than p
 without them the report says that no timings exist.
 """
 
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,7 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import atomic_write_bytes, check_writable, json_bytes, read_json
+from prunebench.foundations.files import (
+    atomic_write_bytes,
+    json_bytes,
+    prepare_outputs,
+    read_json,
+)
 from prunebench.foundations.typed import Record
 from prunebench.pipeline.cells import CellStore
 from prunebench.pipeline.configs import AggregateConfig
@@ -42,6 +49,7 @@ from prunebench.pipeline.layout import (
     LATENCY_FILE,
     LATENCY_TABLE,
     METRICS_FILE,
+    PLOTS,
     REPORT_FILE,
     SPEED_FILE,
     STRATEGY_CURVES_PLOT,
@@ -63,6 +71,21 @@ FOOTING = {
     "data_sha256": "data",
 }
 LATENCY_REMEDY = "run `dvc repro --force latency` on one machine to re-time every cell"
+OUTPUTS = (
+    CELLS_TABLE,
+    AGGREGATE_TABLE,
+    LATENCY_TABLE,
+    LATENCY_CELLS_TABLE,
+    REPORT_FILE,
+    SUMMARY_FILE,
+    SPEED_FILE,
+    DETAILS_FILE,
+    FIGURES,
+    PLOTS,
+)
+"""What aggregate writes under ``results/`` (its ``outs`` in dvc.yaml)."""
+STAGING = "aggregate"
+"""``results/.aggregate.partial-PID``: where :func:`write` stages the outputs (hidden)."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +136,10 @@ def collect_cells(
     for directory in directories.values():
         store = CellStore(directory)
         for cell in store.require_intact():
-            path = store.path(cell) / file
-            content = read_json(path)
-            if record is not None:
-                record.from_json(content, str(path))
+            with store.reading(cell) as folder:
+                content = read_json(folder / file)
+                if record is not None:
+                    record.from_json(content, str(folder / file))
             cells.append(content)
     return cells
 
@@ -392,16 +415,32 @@ def compute(
 
 
 def write(outputs: Outputs, results: Path) -> None:
-    """Write every output under ``results`` and remove those this run no longer has."""
-    for name, frame in outputs.tables.items():
-        _write_csv(results / name, frame)
-    for name, content in outputs.metrics.items():
-        atomic_write_bytes(results / name, json_bytes(content))
-    for name, draw in outputs.figures.items():
-        draw(results / name)
-    for name in outputs.absent:
-        (results / name).unlink(missing_ok=True)
-    atomic_write_bytes(results / REPORT_FILE, outputs.report.encode())
+    """Replace aggregate's outputs under ``results`` as one set, and remove those this run no
+    longer has.
+
+    Everything is first written to a hidden staging folder beside them (drawing the figures
+    takes seconds); only then is each file renamed into place, so a failure or a kill while
+    they are computed leaves every output as it was, never old tables beside a new report.
+    """
+    staging = results / f".{STAGING}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for name, frame in outputs.tables.items():
+            _write_csv(staging / name, frame)
+        for name, content in outputs.metrics.items():
+            atomic_write_bytes(staging / name, json_bytes(content))
+        for name, draw in outputs.figures.items():
+            draw(staging / name)
+        atomic_write_bytes(staging / REPORT_FILE, outputs.report.encode())
+        staged = sorted(path for path in staging.rglob("*") if path.is_file())
+        for path in staged:
+            target = results / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        for name in outputs.absent:
+            (results / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Path) -> None:
@@ -417,7 +456,8 @@ def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Pat
     from prunebench.reporting import Methods
 
     methods = Methods.from_config(config.to_json())
-    check_writable(results)
+    # The staging folder of a killed run is a leftover too.
+    prepare_outputs(*(results / name for name in (*OUTPUTS, STAGING)))
     loaded = load(methods, results)
     check(loaded)
     write(compute(config, methods, loaded, source=source, data=data), results)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from prunebench.data import Dataset, open_materialized
-from prunebench.foundations.files import check_writable, load_state_dict
+from prunebench.foundations.files import load_state_dict, prepare_outputs
 from prunebench.measurement.measure import measure
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, Runner, fingerprint, run_cells, tree_digest
@@ -81,7 +81,7 @@ def evaluate_cells(
     """
     trained = CellStore(finetuned)
     cells = trained.require_intact()
-    check_writable(out)
+    prepare_outputs(out)
     dataset = open_materialized(data)
     common = dict(evaluate=config.to_json(), data=tree_digest([data]), code=code)
 
@@ -89,17 +89,19 @@ def evaluate_cells(
         return fingerprint(cell=cell.name, cell_files=tree_digest([trained.path(cell)]), **common)
 
     def compute(cell: Cell, staging: Path) -> None:
-        folder = trained.path(cell)
         model = create_model(config.model, dataset.info.num_classes)
-        model.load_state_dict(load_state_dict(folder / MODEL_FILE))
-        masks, metadata = load_masks(folder / MASKS_FILE, model)
+        with trained.reading(cell) as folder:
+            model.load_state_dict(load_state_dict(folder / MODEL_FILE))
+            masks, metadata = load_masks(folder / MASKS_FILE, model)
+            metadata = MaskMetadata.from_json(metadata, str(folder / MASKS_FILE))
+            training = TrainingSummary.read(folder / TRAINING_FILE)
         evaluate_cell(
             model,
             masks,
             dataset,
             cell,
-            metadata=MaskMetadata.from_json(metadata, str(folder / MASKS_FILE)),
-            training=TrainingSummary.read(folder / TRAINING_FILE),
+            metadata=metadata,
+            training=training,
             config=config,
             device=device,
         ).write(staging / METRICS_FILE)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from prunebench.data import load_dataset, materialize
-from prunebench.foundations.files import check_writable
+from prunebench.foundations.files import prepare_outputs
 from prunebench.pipeline.configs import FetchDataConfig
 
 
@@ -12,7 +12,7 @@ def fetch_data(config: FetchDataConfig, out: Path) -> None:
 
     ``out`` is replaced only once the new splits are complete.
     """
-    check_writable(out)
+    prepare_outputs(out)
     dataset = load_dataset(
         config.dataset,
         root=config.root,

@@ -18,7 +18,7 @@ from prunebench.benchmarks.pretrained import PRETRAINED, fetch_published, load_s
 from prunebench.data import Dataset, open_materialized
 from prunebench.foundations.files import (
     atomic_directory,
-    check_writable,
+    prepare_outputs,
     save_state_dict,
     sha256_file,
 )
@@ -75,7 +75,7 @@ def fetch_pretrained(
 
     Nothing is replaced unless all of it was computed: the model directory is swapped in whole.
     """
-    check_writable(out, control)
+    prepare_outputs(out, control)
     dataset = open_materialized(data)
     with atomic_directory(out) as staging:
         trains = config.published is None

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from prunebench.data import Dataset, open_materialized
+from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.files import (
-    check_writable,
     load_state_dict,
+    prepare_outputs,
     save_state_dict,
     sha256_file,
 )
@@ -100,20 +101,23 @@ def finetune_cell(
         # cell is covered instead by its strategy's source digest, which the prune stage records
         # in its first masks (``strategy_source``), and those masks are in its fingerprint.
         schedules = importlib.import_module("prunebench.strategies.schedules")
-        masks, result, rounds = schedules.run_schedule(
-            metadata.strategy,
-            model,
-            masks,
-            dataset,
-            recipe,
-            target=metadata.target_compression,
-            options=metadata.options,
-            include_classifier=metadata.prune["include_classifier"],
-            seed=seed,
-            device=device,
-            on_epoch=on_epoch,
-            description=description,
-        )
+        try:
+            masks, result, rounds = schedules.run_schedule(
+                metadata.strategy,
+                model,
+                masks,
+                dataset,
+                recipe,
+                target=metadata.target_compression,
+                options=metadata.options,
+                include_classifier=metadata.prune["include_classifier"],
+                seed=seed,
+                device=device,
+                on_epoch=on_epoch,
+                description=description,
+            )
+        except PrunebenchError as error:  # its masks broke the strategy contract, say
+            raise PrunebenchError(f"{description}: {error}") from None
     fold_masks(model, masks)
     return FinetunedCell(model, masks, result, rounds)
 
@@ -133,7 +137,7 @@ def finetune_cells(
     """Finetune every pruned cell under ``masks`` into ``out``; return how many were computed."""
     pruned = CellStore(masks)
     cells = pruned.require_intact()
-    check_writable(out)
+    prepare_outputs(out)
     dataset = open_materialized(data)
     state_dict = load_state_dict(pretrained)
     pretrained_sha256, data_sha256 = sha256_file(pretrained), tree_digest([data])
@@ -145,7 +149,8 @@ def finetune_cells(
     def fingerprint_of(cell: Cell) -> str:
         mask_file = pruned.path(cell) / MASKS_FILE
         # equal_budget changes what a one-shot cell trains for, never a scheduled one.
-        metadata = MaskMetadata.from_json(load_mask_metadata(mask_file), str(mask_file))
+        with pruned.reading(cell):
+            metadata = MaskMetadata.from_json(load_mask_metadata(mask_file), str(mask_file))
         one_shot = metadata.pruning_schedule is PruningSchedule.ONE_SHOT
         rounds = config.one_shot_rounds if one_shot else None
         return fingerprint(
@@ -155,8 +160,9 @@ def finetune_cells(
     def compute(cell: Cell, staging: Path) -> None:
         model = create_model(config.model, dataset.info.num_classes)
         mask_file = pruned.path(cell) / MASKS_FILE
-        cell_masks, raw_metadata = load_masks(mask_file, model)
-        metadata = MaskMetadata.from_json(raw_metadata, str(mask_file))
+        with pruned.reading(cell):
+            cell_masks, raw_metadata = load_masks(mask_file, model)
+            metadata = MaskMetadata.from_json(raw_metadata, str(mask_file))
         curves = epoch_logger(staging / CURVES_FOLDER) if epoch_logger else nullcontext(None)
         with curves as on_epoch:
             finetuned = finetune_cell(

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from prunebench.foundations.errors import PrunebenchError
-from prunebench.foundations.files import check_writable, load_state_dict, read_json, sha256_file
+from prunebench.foundations.files import load_state_dict, prepare_outputs, read_json, sha256_file
 from prunebench.measurement.latency.measure import LatencySetup, measure_cell, measure_control
 from prunebench.measurement.latency.records import (
     CellLatencyFile,
@@ -45,7 +45,7 @@ def latency_cells(
 ) -> int:
     """Time the control and every method's finetuned cells under ``models``; return how many
     cells were timed (records still valid on this machine are kept)."""
-    check_writable(out)
+    prepare_outputs(out)
     settings = LatencySettings(
         batch_sizes=config.batch_sizes, repeats=config.repeats, warmup=config.warmup
     )
@@ -75,9 +75,10 @@ def latency_cells(
 
         def compute(cell: Cell, staging: Path, finetuned=finetuned, method=method) -> None:
             model = create_model(config.model, config.num_classes)
-            model.load_state_dict(load_state_dict(finetuned.path(cell) / MODEL_FILE))
-            model.to(device)
-            masks, _ = load_masks(finetuned.path(cell) / MASKS_FILE, model)
+            with finetuned.reading(cell) as folder:
+                model.load_state_dict(load_state_dict(folder / MODEL_FILE))
+                model.to(device)
+                masks, _ = load_masks(folder / MASKS_FILE, model)
             record = measure_cell(
                 model, masks, structure=method.structure, dense=dense, setup=setup, seed=cell.seed
             )

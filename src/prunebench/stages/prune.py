@@ -7,6 +7,10 @@ Two kinds of method are pruned here, each by its own loop over a shared helper:
 - a matched control (:func:`prune_matched_cells`, one cell :func:`matched_cell`): the method
   under evaluation's own per-layer counts at the same cell, filled at random or by magnitude
   (``prunebench.strategies.matched``); its cells change whenever the method's masks do.
+
+Every cell is held to its target before it is written (:func:`check_on_target`, and the
+strategy contract inside ``Strategy.masks``): a strategy whose masks miss it is refused in one
+line naming the strategy and the cell, never reported.
 """
 
 from collections.abc import Callable, Mapping
@@ -21,8 +25,8 @@ import torch
 from prunebench.data import Dataset, open_materialized
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.files import (
-    check_writable,
     load_state_dict,
+    prepare_outputs,
     sha256_file,
     write_csv_rows,
 )
@@ -137,9 +141,37 @@ def matched_cell(control: str, cell: Cell, inputs: PruneInputs, reference: Path)
         seed=cell.seed,
         include_classifier=inputs.config.include_classifier,
     )
+    for name, mask in masks.items():
+        if name in reference_masks and int(mask.sum()) != int(reference_masks[name].sum()):
+            raise PrunebenchError(
+                f"the masks keep {int(mask.sum())} weights of {name!r}, the method's "
+                f"{int(reference_masks[name].sum())}"
+            )
     return _pruned(
         model, masks, inputs, method=control, cell=cell, matched_to=reference_metadata["strategy"]
     )
+
+
+def check_on_target(pruned: PrunedCell, total: int, *, slack: int, scheduled: bool) -> None:
+    """Refuse a strategy's cell whose masks miss its target compression.
+
+    The target leaves ``round(total / compression)`` of the model's ``total`` parameters
+    nonzero (``allocation.keep_count``): exactly that many for unstructured masks, within
+    ``slack`` (one channel group, the largest) for channel masks. A scheduled strategy's first
+    masks prune less than the target (its schedule reaches the target while finetuning), never
+    more.
+    """
+    metadata = pruned.metadata
+    nonzero = round(total / metadata.achieved_compression)
+    target = round(total / metadata.target_compression)
+    low, high = target - slack, total if scheduled else target + slack
+    if not low <= nonzero <= high:
+        allowed = f"{target}" if low == high else f"{low} to {high}"
+        raise PrunebenchError(
+            f"achieved compression {metadata.achieved_compression:.4g} is off the target "
+            f"{metadata.target_compression:g}: the masks leave {nonzero} of {total} parameters "
+            f"nonzero, the target {allowed}"
+        )
 
 
 def _pruned(
@@ -195,16 +227,26 @@ def prune_strategy_cells(
     traced = strategy.structure == Structure.CHANNEL
     with nullcontext() if traced else torch.device("meta"):
         skeleton = create_model(config.model, inputs.dataset.info.num_classes)
+    input_shape = tuple(inputs.dataset.info.input_shape)
     strategy.check_reachable(
         skeleton,
         config.compressions,
-        input_shape=tuple(inputs.dataset.info.input_shape),
+        input_shape=input_shape,
         include_classifier=config.include_classifier,
         options=parsed,
     )
+    total = sum(parameter.numel() for parameter in skeleton.parameters())
+    slack = _largest_group(skeleton, input_shape) if traced else 0
+    scheduled = strategy.pruning_schedule is not PruningSchedule.ONE_SHOT
+
+    def prune(cell: Cell) -> PrunedCell:
+        pruned = prune_cell(method, cell, inputs, as_mapping(parsed))
+        check_on_target(pruned, total, slack=slack, scheduled=scheduled)
+        return pruned
+
     # Outside the stage's code digest: a researcher's strategy, and the schedule code the
     # finetune stage runs (which the first masks then carry into finetune's fingerprint).
-    outside = is_external(method) or strategy.pruning_schedule is not PruningSchedule.ONE_SHOT
+    outside = is_external(method) or scheduled
     common = _fingerprint_inputs(
         method,
         inputs,
@@ -218,7 +260,8 @@ def prune_strategy_cells(
         out,
         config,
         lambda cell: fingerprint(cell=cell.name, **common),
-        lambda cell: prune_cell(method, cell, inputs, as_mapping(parsed)),
+        prune,
+        described_as=f"strategy {method!r}",
         description=f"prune {method}",
         device=device,
         runner=runner,
@@ -268,10 +311,18 @@ def prune_matched_cells(
             cell=cell.name, reference=sha256_file(reference_file(cell)), **common
         ),
         lambda cell: matched_cell(control, cell, inputs, reference_file(cell)),
+        described_as=f"matched control {control!r}",
         description=f"prune {control}",
         device=device,
         runner=runner,
     )
+
+
+def _largest_group(model: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Parameters the largest channel group removes: how far whole groups may miss a target."""
+    from prunebench.sparsity.channels.dependencies import channel_groups  # channels only
+
+    return max(group.size for group in channel_groups(model, input_shape))
 
 
 def _load(config: PruneConfig, data: Path, pretrained: Path, device: torch.device) -> PruneInputs:
@@ -298,14 +349,18 @@ def _prune_grid(
     fingerprint_of: Callable[[Cell], str],
     prune: Callable[[Cell], PrunedCell],
     *,
+    described_as: str,
     description: str,
     device: torch.device,
     runner: Runner | None,
 ) -> int:
-    check_writable(out)
+    prepare_outputs(out)
 
     def compute(cell: Cell, staging: Path) -> None:
-        pruned = prune(cell)
+        try:
+            pruned = prune(cell)
+        except PrunebenchError as error:
+            raise PrunebenchError(f"{described_as}, cell {cell.name}: {error}") from None
         save_masks(staging / MASKS_FILE, pruned.masks, pruned.metadata.to_json())
         write_csv_rows(staging / LAYERS_FILE, pruned.layers)
 

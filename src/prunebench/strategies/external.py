@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from prunebench.foundations.errors import PrunebenchError
+from prunebench.foundations.errors import PrunebenchError, describe_failure
 from prunebench.strategies.strategy import Strategy
 
 
@@ -34,12 +34,12 @@ def _module(reference: str) -> ModuleType:
     except ModuleNotFoundError as error:
         raise PrunebenchError(
             f"strategy {reference!r}: no module named {error.name!r}; put it on PYTHONPATH, "
-            "install it, or place it under the checkout's strategies/ folder"
+            "install it, or place it under the checkout's strategies/ folder (a queued "
+            "experiment, `dvc exp run --queue`, sees only files git tracks: `git add` it first)"
         ) from None
-    except Exception as error:  # the researcher's module failed while importing
+    except BaseException as error:  # the researcher's module failed (or exited) while importing
         raise PrunebenchError(
-            f"strategy {reference!r}: importing {module_name!r} failed: "
-            f"{type(error).__name__}: {error}"
+            f"strategy {reference!r}: importing {module_name!r} failed: {describe_failure(error)}"
         ) from None
 
 
@@ -58,10 +58,10 @@ def load_strategy(reference: str) -> Strategy:
             made = found()
         except PrunebenchError:
             raise
-        except Exception as error:
+        except BaseException as error:  # sys.exit included: `strategy: sys:exit` exits here
             raise PrunebenchError(
                 f"strategy {reference!r} is a {type(found).__name__}, not a prunebench Strategy, "
-                f"and calling it with no arguments failed ({type(error).__name__}: {error})"
+                f"and calling it with no arguments failed ({describe_failure(error)})"
             ) from None
         if isinstance(made, Strategy):
             return made

@@ -41,6 +41,7 @@ from prunebench.foundations.typed import as_mapping, from_mapping
 from prunebench.sparsity.channels.group import ChannelGroup
 from prunebench.sparsity.channels.masks import group_masks
 from prunebench.sparsity.masks import MaskSet, prunable_parameters
+from prunebench.strategies import contract
 from prunebench.strategies.allocation import global_allocation, keep_count, layerwise_allocation
 from prunebench.strategies.channel_selection import check_reachable, select_groups
 from prunebench.strategies.options import SCHEDULE_OPTIONS, NoOptions
@@ -222,7 +223,7 @@ class Strategy:
         if self.structure == Structure.CHANNEL:
             return self._channel_masks(inputs, compression)
         count = keep if keep is not None else keep_count(model, parameters, compression)
-        scores = self.score.compute(replace(inputs, keep_count=count))
+        scores = contract.unstructured_scores(self, replace(inputs, keep_count=count))
         if current is not None:
             scores = {
                 name: score.masked_fill(~current[name].to(score.device), -math.inf)
@@ -230,16 +231,20 @@ class Strategy:
                 else score
                 for name, score in scores.items()
             }
-        return ALLOCATIONS[self.allocation](scores, count)
+        masks = ALLOCATIONS[self.allocation](scores, count)
+        contract.check_kept(masks, count)
+        return masks
 
     def _channel_masks(self, inputs: ScoreInputs, compression: float | None) -> MaskSet:
         """The channel structure's masks: the selected groups' slices, biases and batch norm."""
         if inputs.input_shape is None or compression is None:
             raise PrunebenchError("a channel strategy needs input_shape and a compression")
         groups = _channel_groups(inputs.model, inputs.input_shape)
-        scores = self.score.compute(replace(inputs, groups=groups))
+        scores = contract.channel_scores(self, replace(inputs, groups=groups))
         pruned = select_groups(scores, groups, inputs.model, compression, self.allocation)
-        return group_masks(inputs.model, groups, pruned)
+        masks = group_masks(inputs.model, groups, pruned)
+        contract.check_channel_kept(inputs.model, masks, groups, compression)
+        return masks
 
 
 def _member(value: object, valid: tuple[StrEnum, ...], name: str) -> StrEnum:

@@ -15,6 +15,7 @@ from prunebench.reporting.report.figure_list import figure_lines
 from prunebench.reporting.report.matched_controls import matched_control_lines
 from prunebench.reporting.report.measured_speed import speed_lines
 from prunebench.reporting.report.metric_disagreement import disagreement_lines
+from prunebench.reporting.report.off_target import off_target_lines
 from prunebench.reporting.report.published_results import published_line, published_lines
 from prunebench.reporting.report.results import comparison_lines, point_lines, seed_lines
 from prunebench.reporting.report.setup import ReportSetup, setup_lines
@@ -69,6 +70,7 @@ def render_report(
         "",
         *verdict_lines(methods, comparisons, seeds, len(allocation), budgets),
         "",
+        *off_target_lines(cells, methods),
         *matched_control_lines(methods, comparisons, allocation, budgets),
         *unequal_budget_lines(methods, budgets, setup.equal_budget),
         *control_lines(strategy, control, comparisons),

@@ -22,6 +22,7 @@ from prunebench.reporting.report.formatting import (
     points_text,
     seeds_text,
 )
+from prunebench.reporting.report.off_target import MARK, off_target
 from prunebench.reporting.report.training_budget import Budgets
 from prunebench.reporting.statistics import AUC, CONTROL, Comparison
 from prunebench.reporting.tables import percent
@@ -117,7 +118,13 @@ def _seed_table(cells: pd.DataFrame, methods: Methods) -> list[str]:
         mine = cells[cells["strategy"] == method]
         for target, rows in mine.groupby("target_compression", sort=True):
             by_seed = dict(zip(rows["seed"], rows["top1"], strict=True))
-            values = [percent(by_seed.get(seed), "") if seed in by_seed else "—" for seed in seeds]
+            missed = set(rows["seed"][off_target(rows)])
+            values = [
+                percent(by_seed[seed], "") + (MARK if seed in missed else "")
+                if seed in by_seed
+                else "—"
+                for seed in seeds
+            ]
             lines.append(
                 f"| {method_label(method, methods)} | {target:g} | " + " | ".join(values) + " |"
             )
