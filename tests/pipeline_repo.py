@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -52,18 +53,30 @@ def environment(repo: Path, **variables: str) -> dict[str, str]:
 
 
 def sh(
-    repo: Path, *command: str, check: bool = True, **variables: str
+    repo: Path, *command: str, check: bool = True, timeout: float = 1800, **variables: str
 ) -> subprocess.CompletedProcess:
     """Run ``command`` in ``repo`` (``variables`` added to its environment); fail on an error
-    unless ``check`` is false."""
-    result = subprocess.run(
+    unless ``check`` is false.
+
+    ``timeout`` (seconds) guards against a hang, not a slow machine. On it, or on an interrupted
+    test run, the command's whole process group is killed: a stage that `dvc` started would
+    otherwise run on.
+    """
+    with subprocess.Popen(
         command,
         cwd=repo,
         env=environment(repo, **variables),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
-    )
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:  # the timeout, or the test run interrupted
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -162,7 +175,7 @@ def build_run(place: Path, grid: dict | None) -> None:
     """Copy, `dvc repro` and commit at ``place``/repo; what the run did in ``place``/record.json."""
     shutil.rmtree(place, ignore_errors=True)  # a build interrupted in an earlier session
     repo = make_copy(place / "repo", grid)
-    stages = ran(sh(repo, "dvc", "repro").stdout)
+    stages = ran(sh(repo, "dvc", "repro", timeout=3600).stdout)
     status = sh(repo, "git", "status", "--porcelain", "--untracked-files=all").stdout
     written = [line[3:] for line in status.splitlines()]
     commit(repo, "tiny run")
