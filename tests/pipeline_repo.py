@@ -141,8 +141,8 @@ def finished_run(shared: Path, grid: dict | None = None) -> FinishedRun:
     """The finished run of ``grid`` (default ``TINY``) under the directory ``shared``, built by
     whichever process asks first.
 
-    The run is keyed by the digest of the code it ran and the grid, so two grids, or a checkout
-    edited between sessions, never share one. The other processes wait on a file lock; a build
+    The run is keyed by the grid and a digest of the code it ran, so two grids never share one,
+    nor does code edited during the session. The other processes wait on a file lock; a build
     that failed fails them at once with its message instead of being built again.
     """
     key = run_key(grid)
@@ -164,21 +164,24 @@ def finished_run(shared: Path, grid: dict | None = None) -> FinishedRun:
 
 
 def run_key(grid: dict | None) -> str:
-    """A digest of the files a copy holds (names and contents) and of ``grid``."""
+    """A digest of ``grid`` and of the files a run reads (names and contents): a copy's files
+    but the tests, so that editing a test does not rebuild a run."""
     digest = hashlib.sha256(json.dumps(grid, sort_keys=True).encode())
     for name in source_files():
+        if name.startswith("tests/"):
+            continue
         digest.update(name.encode() + b"\0" + hashlib.sha256((ROOT / name).read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
 def build_run(place: Path, grid: dict | None) -> None:
     """Copy, `dvc repro` and commit at ``place``/repo; what the run did in ``place``/record.json."""
-    shutil.rmtree(place, ignore_errors=True)  # a build interrupted in an earlier session
+    shutil.rmtree(place, ignore_errors=True)  # left by a process killed mid-build
     repo = make_copy(place / "repo", grid)
     stages = ran(sh(repo, "dvc", "repro", timeout=3600).stdout)
     status = sh(repo, "git", "status", "--porcelain", "--untracked-files=all").stdout
     written = [line[3:] for line in status.splitlines()]
-    commit(repo, "tiny run")
+    commit(repo, "finished run")
     (place / "record.json").write_text(json.dumps({"ran": sorted(stages), "written": written}))
 
 
