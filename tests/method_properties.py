@@ -1,26 +1,44 @@
-"""Methods' declared properties as the aggregate config carries them (``strategies``), for the
-reporting tests: what the resolve stage writes from each strategy object."""
+"""Methods' declared properties as the aggregate config carries them (``methods``), for the
+reporting tests: read from the strategy registry the way the resolve stage reads them, so they
+cannot drift from what the strategies declare."""
+
+from prunebench.pipeline.params import method_options, parse_params
+from prunebench.pipeline.resolve import method_properties
+from prunebench.strategies import STRATEGIES
+from prunebench.strategies.matched import MATCHED_CONTROLS
 
 
-def parts(score, allocation="global", structure="unstructured", schedule="one_shot"):
-    """One method's declared properties, as in the aggregate config's ``strategies``."""
-    return {"score": score, "allocation": allocation, "structure": structure,
-            "schedule": schedule, "options": {}}  # fmt: skip
+def parts(score, allocation="global", structure="unstructured", schedule="one_shot", **options):
+    """One method's declared properties, as in the aggregate config's ``methods``: for
+    methods the registry does not hold (external ones, or test-only variants)."""
+    return {
+        "score": score,
+        "allocation": allocation,
+        "structure": structure,
+        "schedule": schedule,
+        "options": options,
+    }
 
 
-PROPERTIES = {
-    "lamp": parts("lamp"),
-    "random": parts("random"),
-    "global_mag": parts("magnitude"),
-    "layer_mag": parts("magnitude", "layerwise"),
-    "global_grad": parts("gradient"),
-    "layer_grad": parts("gradient", "layerwise"),
-    "imp": parts("magnitude", schedule="iterative"),
-    "gmp": parts("magnitude", schedule="gradual"),
-    "random_channel": parts("random", structure="channel"),
-    "global_channel_l1": parts("channel_l1", structure="channel"),
-    "layer_channel_l1": parts("channel_l1", "layerwise", structure="channel"),
-    "matched_random": parts("random", "matched"),
-    "matched_mag": parts("magnitude", "matched"),
-    "matched_grad": parts("gradient", "matched"),
-}
+def registered_properties() -> dict[str, dict]:
+    """Every registered strategy's and matched control's properties, with default options."""
+    strategies = STRATEGIES.names()
+    params = parse_params(
+        {
+            "benchmark": "fashion_mnist_sample_lenet5",
+            "strategy": strategies[0],
+            "baselines": strategies[1:],
+            "matched_controls": MATCHED_CONTROLS.names(),
+            "compressions": [2],
+            "seeds": [0],
+        }
+    )
+    properties = method_properties(params, method_options(params))
+    return {name: declared.to_json() for name, declared in properties.items()}
+
+
+# Test-only: a matched control scored by gradient, which the registry does not have, for tests
+# of how reporting draws and names a matched control it has not seen.
+TEST_ONLY = {"matched_grad": parts("gradient", "matched")}
+
+PROPERTIES = registered_properties() | TEST_ONLY

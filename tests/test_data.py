@@ -113,11 +113,6 @@ def write_cifar(root: Path, hundred: bool, images_per_batch: int = 20) -> np.nda
 
 
 @pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return load_dataset("fashion_mnist_sample", validation_size=1000, split_seed=0)
-
-
-@pytest.fixture(scope="module")
 def cifar10(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     root = tmp_path_factory.mktemp("cifar")
     write_cifar(root, hundred=False)

@@ -261,8 +261,8 @@ def test_one_score_shares_a_hue_and_the_allocation_sets_the_shade():
     assert hue(channels[0]) == pytest.approx(hue(channels[1]), abs=0.02)
     # Different scores: different hues; the schedule changes the marker, not the colour.
     assert method_color("lamp", METHODS) != method_color("global_mag", METHODS)
-    assert method_color("imp", METHODS) == method_color("gmp", METHODS)
     assert method_color("imp", METHODS) == method_color("global_mag", METHODS)
+    assert method_color("gmp", METHODS) == method_color("layer_mag", METHODS)  # gmp is layerwise
 
 
 def test_the_colour_follows_the_properties_not_the_name():

@@ -33,7 +33,7 @@ from prunebench.reporting.report.results import seed_lines
 from prunebench.reporting.tables import cells_table
 from prunebench.stages.aggregate import Outputs, collect_cells, write
 from prunebench.stages.prune import PrunedCell, check_on_target
-from prunebench.strategies import Strategy, find_strategy
+from prunebench.strategies import Score, Strategy, find_strategy
 from prunebench.strategies.contract import check_kept
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +46,10 @@ def lenet():
     return create_model("lenet5", 10)
 
 
-def masks_of(score, structure="unstructured", **options):
-    """The masks of a strategy scoring with ``score``, at compression 4."""
+def masks_of(compute, structure="unstructured", **options):
+    """The masks of a strategy scoring with the function ``compute``, at compression 4; its
+    score is named after the function (``nan_scores`` is the score ``nan``)."""
+    score = Score(compute.__name__.removesuffix("_scores"), compute)
     strategy = Strategy(score, "global", structure=structure)
     return strategy.masks(lenet(), 4.0, seed=0, input_shape=(1, 28, 28), **options)
 
@@ -324,7 +326,7 @@ def test_aggregate_replaces_its_outputs_as_one_set(tmp_path):
 
     outputs = Outputs(
         tables={"cells.csv": pd.DataFrame({"a": [1]})},
-        summary={"new": 1},
+        metrics={"summary.json": {"new": 1}},
         figures={"figures/top1.png": broken_figure},
         report="new report\n",
     )

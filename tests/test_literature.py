@@ -200,8 +200,8 @@ def test_the_data_ship_with_their_licence_and_only_aggregate_reads_them():
     licence = (DATA / "LICENSE").read_text()
     assert "MIT License" in licence and "Copyright (c) 2019 Jose Javier" in licence
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    # The data are no import: aggregate's deps name the whole package folder.
-    assert "src/prunebench/literature" in stages["aggregate"]["deps"]
+    # The data are no import: aggregate's deps name their folder beside the modules.
+    assert "src/prunebench/literature/blalock2020" in stages["aggregate"]["deps"]
     scripts = {stage.get("do", stage)["cmd"].split()[1] for stage in stages.values()}
     for script in scripts:
         closure = {str(path.relative_to(ROOT)) for path in stage_closure(ROOT / script)}

@@ -344,16 +344,33 @@ def test_our_published_weights_ship_verified_with_their_record(benchmark, tmp_pa
     assert list(tmp_path.iterdir()) == [], "bundled weights are not copied anywhere"
 
 
-def test_damaged_bundled_weights_are_refused(tmp_path, monkeypatch) -> None:
-    import prunebench.benchmarks.pretrained as pretrained
+def test_damaged_bundled_weights_are_refused(tmp_path) -> None:
+    # A copy of the package whose bundled weights lost a bit, imported by a fresh interpreter.
+    import subprocess
+    import sys
 
-    name = "fashion_mnist_sample_lenet5.safetensors"
-    payload = bytearray((pretrained.BUNDLED_DIR / name).read_bytes())
+    import prunebench
+
+    package = tmp_path / "src/prunebench"
+    shutil.copytree(
+        Path(prunebench.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    weights = package / "benchmarks/weights/fashion_mnist_sample_lenet5.safetensors"
+    payload = bytearray(weights.read_bytes())
     payload[-1] ^= 1
-    (tmp_path / name).write_bytes(bytes(payload))
-    monkeypatch.setattr(pretrained, "BUNDLED_DIR", tmp_path)
-    with pytest.raises(PrunebenchError, match="sha256 mismatch for .*fashion_mnist_sample_lenet5"):
-        fetch_published("prunebench_fashion_mnist_sample_lenet5", None, tmp_path / "cache")
+    weights.write_bytes(bytes(payload))
+    fetch = (
+        "import sys; from prunebench.benchmarks.pretrained import fetch_published; "
+        "fetch_published('prunebench_fashion_mnist_sample_lenet5', None, sys.argv[1])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", fetch, str(tmp_path / "cache")],
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "src")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert f"PrunebenchError: sha256 mismatch for {weights}: expected " in result.stderr
 
 
 @pytest.mark.slow

@@ -13,11 +13,23 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from method_properties import PROPERTIES, parts
+from reporting_run import (
+    BASELINES,
+    COMPRESSIONS,
+    CONTROL,
+    CURVES,
+    EXTERNAL,
+    MATCHED_CURVES,
+    SETUP,
+    make_cell,
+    make_cells,
+    write_run,
+)
 
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.reporting import (
     Methods,
-    Pretrained,
     ReportSetup,
     allocation_pairs,
     budget_table,
@@ -34,113 +46,11 @@ from prunebench.reporting import (
 )
 from prunebench.reporting.budget import budget_note, differs
 
-COMPRESSIONS = [2, 4, 8, 16, 32]
-PARAMS_TOTAL = 431_080
-MACS_DENSE = 2_293_000
-# Mean top-1 (%) and theoretical speedup per target compression.
-CURVES = {
-    "lamp": ([89.7, 89.5, 89.0, 88.0, 86.0], [1.3, 1.6, 2.2, 3.2, 5.0]),
-    "global_mag": ([89.6, 89.4, 88.9, 87.8, 85.2], [1.15, 1.35, 1.7, 2.3, 3.1]),
-    "layer_mag": ([89.5, 89.1, 88.2, 86.3, 81.0], [1.95, 3.8, 7.2, 13.5, 24.0]),
-    "random": ([88.0, 85.0, 78.0, 65.0, 40.0], [1.95, 3.85, 7.4, 14.0, 26.0]),
-}
-BASELINES = ["global_mag", "layer_mag", "random"]
-
-
-def parts(score, allocation="global", structure="unstructured", schedule="one_shot", **options):
-    """One method's declared properties, as in the aggregate config's ``strategies``."""
-    return {"score": score, "allocation": allocation, "structure": structure,
-            "schedule": schedule, "options": options}  # fmt: skip
-
-
-PROPERTIES = {
-    "lamp": parts("lamp"),
-    "global_mag": parts("magnitude"),
-    "layer_mag": parts("magnitude", "layerwise"),
-    "random": parts("random"),
-    "global_grad": parts("gradient"),
-    "layer_grad": parts("gradient", "layerwise", minibatches=1),
-    "imp": parts("magnitude", schedule="iterative", rounds=3),
-    "gmp": parts("magnitude", schedule="gradual"),
-    "global_channel_l1": parts("channel_l1", structure="channel"),
-    "matched_random": parts("random", "matched"),
-    "matched_mag": parts("magnitude", "matched"),
-}
 METHODS = Methods("lamp", BASELINES, (), PROPERTIES)
-CONTROL = {"strategy": "control", "target_compression": 1, "top1": 0.9012, "top5": 0.9981}
-SETUP = ReportSetup(
-    benchmark="fashion_mnist_sample_lenet5",
-    dataset="fashion_mnist_sample",
-    model="lenet5",
-    pretrained=Pretrained(source="trained in the pipeline", top1=0.9012),
-    finetune={"optimizer": "adam", "learning_rate": 3e-4, "batch_size": 64, "epochs": 4},
-    augmentation="none",
-    seeds=[0, 1],
-    compressions=COMPRESSIONS,
-    equal_budget=False,
-    environment={"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu"},
-)
 FIGURES = {
     "Top-1 accuracy vs. compression": "plots/accuracy_vs_compression.png",
     "Top-1 accuracy vs. theoretical speedup": "plots/accuracy_vs_speedup.png",
 }
-
-
-def make_cell(
-    strategy: str, target: float, seed: int, top1: float, speedup: float, steps: int = 160
-) -> dict:
-    """One evaluate-stage result file, as in docs/design.md (two epochs of 80 steps by default)."""
-    nonzero = round(PARAMS_TOTAL / target)
-    return {
-        "strategy": strategy,
-        "target_compression": target,
-        "seed": seed,
-        "top1": top1,
-        "top5": min(0.999, top1 + 0.09),
-        "loss": 0.3 + (0.9 - top1),
-        "params_total": PARAMS_TOTAL,
-        "params_nonzero": nonzero,
-        "compression": PARAMS_TOTAL / nonzero,
-        "effective_compression": PARAMS_TOTAL / nonzero * 1.02,
-        "macs_dense": MACS_DENSE,
-        "macs_nonzero": round(MACS_DENSE / speedup),
-        "speedup": speedup,
-        "activations_total": 12_345,
-        "activations_nonzero": 9_876,
-        "finetune": {
-            "epochs_run": 2,
-            "best_epoch": 2,
-            "best_validation_top1": top1 + 0.01,
-            "history": [
-                {
-                    "epoch": epoch,
-                    "train_loss": 0.5 / epoch,
-                    "train_top1": top1,
-                    "validation_loss": 0.6 / epoch,
-                    "validation_top1": top1 + 0.01 * (epoch - 1),
-                    "validation_top5": 0.99,
-                }
-                for epoch in (1, 2)
-            ],
-        },  # fmt: skip
-        "budget": {"epochs": 2, "steps": steps, "rounds": 1},
-        "provenance": {"prunebench": "0.1.0", "torch": "2.5.1", "device": "cpu", "params": {}},
-    }
-
-
-def make_cells(seeds=(0, 1), compressions=COMPRESSIONS) -> list[dict]:
-    """Seeds scatter deterministically around each curve (a few tenths of a point)."""
-    cells = []
-    for strategy, (top1s, speedups) in CURVES.items():
-        for target, top1, speedup in zip(COMPRESSIONS, top1s, speedups, strict=True):
-            if target not in compressions:
-                continue
-            for seed in seeds:
-                # Each method scatters by its own amount, so paired differences vary by seed.
-                spread = 1 + list(CURVES).index(strategy) / 3
-                noise = 0.15 * (seed - 0.5) * (1 + COMPRESSIONS.index(target) / 4) * spread
-                cells.append(make_cell(strategy, target, seed, (top1 + noise) / 100, speedup))
-    return cells[::-1]  # unsorted on purpose
 
 
 @pytest.fixture(scope="module")
@@ -360,13 +270,6 @@ def test_the_paper_observation_is_read_from_properties_not_names():
     different = {"global_mag": parts("magnitude"), "layer_mag": parts("gradient", "layerwise")}
     (found,) = metric_disagreement(renamed, Methods("global_mag", ["layer_mag"], (), different))
     assert not found.allocation_only
-
-
-# The matched controls of lamp: its layer sizes, random or magnitude weights within each layer.
-MATCHED_CURVES = {
-    "matched_random": ([89.0, 87.5, 84.0, 78.0, 65.0], CURVES["lamp"][1]),
-    "matched_mag": ([89.7, 89.5, 88.9, 87.9, 85.9], CURVES["lamp"][1]),
-}
 
 
 def full_run(seeds=(0, 1, 2), compressions=COMPRESSIONS) -> tuple[pd.DataFrame, dict]:
@@ -717,68 +620,6 @@ def test_records_without_a_budget_are_unknown_not_an_error():
 # --- The aggregate step, on cells written to disk ------------------------------------------------
 
 
-def write_cells(root, cells: list[dict], file: str = "metrics.json") -> None:
-    """Each cell's record (``file``) as an intact cell directory, as a stage leaves it."""
-    from prunebench.pipeline.cells import Cell, CellStore
-
-    store = CellStore(root)
-    for cell in cells:
-        with store.writing(Cell(float(cell["target_compression"]), cell["seed"]), "test") as out:
-            (out / file).write_text(json.dumps(cell))
-
-
-EXTERNAL = "mylab.lamp:strategy"  # an external method under evaluation, iterative
-
-
-def write_run(tmp_path, seeds=(0, 1, 2), compressions=(2, 8, 32)) -> tuple[dict, dict]:
-    """A run's evaluated cells and control on disk, as the evaluate stage leaves them.
-
-    ``EXTERNAL`` (lamp's curve, iterative: three times the baselines' budget), the baselines
-    (one ``random`` record without a budget, as written before budgets were recorded) and lamp's
-    matched controls. Returns the aggregate config and the step's keyword arguments.
-    """
-    name, compressions = EXTERNAL, list(compressions)
-    inputs = {"recipe": SETUP.finetune, "pretrained_sha256": "p" * 64, "data_sha256": "d" * 64}
-    records = []
-    iterative = {"epochs": 6, "steps": 480, "rounds": 3}
-    for cell in make_cells(seeds, compressions):
-        budget = iterative if cell["strategy"] == "lamp" else cell["budget"]
-        records.append(cell | {"inputs": inputs, "budget": budget})
-    for matched, (top1s, speedups) in MATCHED_CURVES.items():
-        for target in compressions:
-            index = COMPRESSIONS.index(target)
-            for seed in seeds:
-                cell = make_cell(
-                    matched, target, seed, top1s[index] / 100 - 0.001 * seed, speedups[index]
-                )
-                records.append(cell | {"inputs": inputs})
-    results = tmp_path / "results"
-    by_method = {}
-    for record in records:
-        by_method.setdefault(record["strategy"], []).append(record)
-    write_cells(results / "cells/strategy", [r | {"strategy": name} for r in by_method["lamp"]])
-    # An older baseline record, written before budgets: unknown, not an error.
-    del by_method["random"][0]["budget"]
-    for method in BASELINES:
-        write_cells(results / "cells/baselines" / method, by_method[method])
-    for method in MATCHED_CURVES:
-        write_cells(results / "cells/matched" / method, by_method[method])
-    (results / "control.json").write_text(json.dumps(
-        CONTROL | {"loss": 0.3, "inputs": inputs, "num_classes": 10,
-                   "provenance": {"prunebench": "0.1.0", "params": {}}}))  # fmt: skip
-    source = tmp_path / "source.json"
-    source.write_text(json.dumps({"kind": "published", "name": "lenet5.pt", "sha256": "a" * 64}))
-    data = tmp_path / "dataset.json"
-    data.write_text(json.dumps({"info": {"augmentation": "none"}}))
-    config = {
-        "benchmark": SETUP.benchmark, "dataset": SETUP.dataset, "model": SETUP.model,
-        "seeds": list(seeds), "compressions": compressions, "strategy": name,
-        "baselines": BASELINES, "matched_controls": list(MATCHED_CURVES), "equal_budget": False,
-        "strategies": PROPERTIES | {name: parts("lamp", schedule="iterative", rounds=3)},
-    }  # fmt: skip
-    return config, {"results": results, "source": source, "data": data}
-
-
 def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
     from prunebench.stages.aggregate import aggregate
 
@@ -797,7 +638,7 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
     assert {"matched_random", "matched_mag", "random", "control"} <= set(details["verdicts"])
     cells_csv = pd.read_csv(results / "cells.csv")
     assert {"budget_epochs", "budget_steps", "budget_rounds"} <= set(cells_csv.columns)
-    assert cells_csv["budget_steps"].isna().sum() == 1
+    assert not cells_csv["budget_steps"].isna().any()  # every cell recorded its budget
     assert {"budget_epochs", "budget_steps"} <= set(pd.read_csv(results / "aggregate.csv"))
     report = (results / "report.md").read_text()
     assert f"# Pruning benchmark: `{name}`" in report
@@ -806,7 +647,7 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
     assert report.count("- Its allocation, with the choice within a layer held fixed") == 2
     assert "| differs (+200%) |" in report and "`dvc exp run -S equal_budget=true`" in report
     assert f"| **{name}** (evaluated) | iterative | 3 | 6 | 480 | 9 of 9 |" in report
-    assert "| random | one-shot | 1 | 2 | 160 | 8 of 9 |" in report
+    assert "| random | one-shot | 1 | 2 | 160 | 9 of 9 |" in report
     assert "- Training budget: not equalised (`equal_budget` false)" in report
     assert (results / "figures/top1_vs_compression.png").stat().st_size > 10_000
     # No results/latency: the speed outputs are absent and the report says why.
@@ -818,7 +659,13 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
 def test_the_aggregate_step_refuses_undeclared_methods(tmp_path):
     from prunebench.stages.aggregate import aggregate
 
-    config = {"strategy": "lamp", "baselines": ["random"], "matched_controls": [],
-              "strategies": {"lamp": PROPERTIES["lamp"]}}  # fmt: skip
+    config, _ = write_run(tmp_path)
+    config = dataclasses.replace(
+        config,
+        strategy="lamp",
+        baselines=["random"],
+        matched_controls=[],
+        methods={"lamp": config.methods["lamp"]},
+    )
     with pytest.raises(PrunebenchError, match="for method 'random'"):
         aggregate(config, results=tmp_path, source=tmp_path / "s", data=tmp_path / "d")

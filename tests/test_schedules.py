@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from prunebench.data import load_dataset
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.foundations.files import load_state_dict
 from prunebench.models import create_model
@@ -29,11 +28,6 @@ CONFIG = PruneConfig(
     score_batch_size=64,
 )
 RECIPE = Recipe(batch_size=64, epochs=2, patience=1, steps_per_epoch=6)
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset("fashion_mnist_sample", validation_size=1000, split_seed=0, download=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Measured speed in the aggregate step: the latency tables, the report's section and the figure.
 
-The run is test_reporting's (lamp under an external name, three baselines, two matched
+The run is reporting_run's (lamp under an external name, three baselines, two matched
 controls, targets 2, 8 and 32, three seeds), with a latency record per cell as the latency stage
 writes it. The timings mimic LeNet-5 on a 2-core CPU: at batch 1 sparse kernels pay off only
 for the sparsest models (the others run fastest dense with their zeros), at batch 1000 they gain
@@ -8,6 +8,7 @@ more, and never as much as the theoretical speedup promises. A seed moves the sp
 latency by a few percent.
 """
 
+import dataclasses
 import json
 import math
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
-from test_reporting import (
+from reporting_run import (
     BASELINES,
     COMPRESSIONS,
     CURVES,
@@ -113,7 +114,7 @@ def timed_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("timed")
     config, paths = write_run(tmp_path, seeds=SEEDS, compressions=TARGETS)
     write_latency(paths["results"])
-    aggregate(config | {"evaluation_batch_size": 1000}, **paths)
+    aggregate(dataclasses.replace(config, evaluation_batch_size=1000), **paths)
     return paths["results"]
 
 

@@ -8,11 +8,11 @@ from torch import nn
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.models import create_model
 from prunebench.sparsity.masks import prunable_parameters
-from prunebench.strategies import synflow
 from prunebench.strategies.allocation import global_allocation, keep_count
 from prunebench.strategies.score import ScoreInputs
 from prunebench.strategies.synflow import (
     SynflowOptions,
+    synflow_final_scores,
     synflow_masks,
     synflow_schedule,
     synflow_scores,
@@ -159,46 +159,34 @@ def test_exactly_keep_count_weights_are_kept_deterministically(name):
             assert all(torch.equal(masks[key], again[key]) for key in masks)
 
 
-def test_each_round_keeps_the_scheduled_count_inside_the_previous_masks(monkeypatch):
-    # Record every round's masks: their sizes follow the schedule, and each lies inside the last.
-    model = seeded_model("lenet5")
-    parameters = prunable_parameters(model)
-    count = keep_count(model, parameters, 32)
-    rounds = []
-    original = synflow.top_k_masks
-
-    def recording_top_k(scores, k):
-        masks = original(scores, k)
-        rounds.append([mask.clone() for mask in masks])
-        return masks
-
-    monkeypatch.setattr(synflow, "top_k_masks", recording_top_k)
-    synflow_masks(model, parameters, count, (1, 28, 28), FAST)
-    total = sum(weight.numel() for weight in parameters.values())
-    assert [sum(int(mask.sum()) for mask in masks) for masks in rounds] == synflow_schedule(
-        total, count, FAST.rounds
-    )
-    for earlier, later in zip(rounds, rounds[1:], strict=False):
-        for before, after in zip(earlier, later, strict=True):
-            assert not (after & ~before).any()
+@pytest.mark.parametrize("rounds", [2, 5, 10])
+def test_the_last_round_ranks_only_the_weights_the_round_before_kept(rounds):
+    # The last round's scores are -inf exactly where an earlier round pruned: as many finite
+    # scores as the schedule's next-to-last count, and the final masks lie inside them.
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 5))
+    parameters = both_weights(network)  # 200 + 50 weights; keep 8
+    options = SynflowOptions(rounds=rounds)
+    scores = synflow_final_scores(network, parameters, 8, (20,), options)
+    kept_before = {name: torch.isfinite(score) for name, score in scores.items()}
+    scheduled = synflow_schedule(250, 8, rounds)[-2]
+    assert sum(int(kept.sum()) for kept in kept_before.values()) == scheduled
+    masks = synflow_masks(network, parameters, 8, (20,), options)
+    assert sum(int(mask.sum()) for mask in masks.values()) == 8
+    for name, mask in masks.items():
+        assert not (mask & ~kept_before[name]).any(), name
 
 
-def test_a_pruned_weight_stays_pruned_whatever_later_scores_say(monkeypatch):
-    # Scores that favour the last weights in round 1 and the first ones in round 2: only the
-    # -inf given to pruned weights stops round 2 from reviving round 1's pruned weights.
-    network = two_layer_network(W1, W2)  # 6 + 2 weights; keep 2 in 2 rounds: 4, then 2
-    rounds = []
-
-    def scores_reversed_each_round(model, parameters, state, inputs, masks):
-        rounds.append(None)
-        ranks = torch.arange(8, dtype=torch.float64) * (1 if len(rounds) == 1 else -1)
-        return {"0.weight": ranks[:6].view(2, 3), "2.weight": ranks[6:].view(1, 2)}
-
-    monkeypatch.setattr(synflow, "_scores", scores_reversed_each_round)
-    masks = synflow_masks(network, both_weights(network), 2, (3,), SynflowOptions(rounds=2))
-    assert len(rounds) == 2
-    # Round 1 keeps flat positions 4..7; round 2 the earliest two of those, 4 and 5.
-    assert masks["0.weight"].tolist() == [[False, False, False], [False, True, True]]
+def test_a_pruned_weight_stays_pruned_even_when_it_would_win_a_tie():
+    # W1 = [[1, 2, 1], [2, 2, 1]], W2 = [[1, 1]]; keep 1 of 8 in 3 rounds: 4, 2, then 1 kept.
+    # Round 1 scores W1 as W1 * W2 = [[1, 2, 1], [2, 2, 1]] and W2 as W2 * row sums = [4, 5]:
+    # it keeps both of W2 and, of the tied 2s, the earlier W1[0, 1] and W1[1, 0].
+    # Round 2 scores those four 2, 2, 2, 2 and keeps the earlier two, W1[0, 1] and W1[1, 0].
+    # Round 3: W2 is gone, so every weight scores 0. Were the pruned weights not at -inf, the
+    # tie would go to the earliest weight, W1[0, 0], pruned in round 1; it stays pruned.
+    network = two_layer_network([[1.0, 2.0, 1.0], [2.0, 2.0, 1.0]], [[1.0, 1.0]])
+    masks = synflow_masks(network, both_weights(network), 1, (3,), SynflowOptions(rounds=3))
+    assert masks["0.weight"].tolist() == [[False, True, False], [False, False, False]]
     assert masks["2.weight"].tolist() == [[False, False]]
 
 

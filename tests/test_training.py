@@ -1,7 +1,7 @@
 """The training loop on the embedded Fashion-MNIST sample: accuracy, determinism, faults."""
 
 import math
-from types import SimpleNamespace
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -9,20 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from prunebench.benchmarks.registry import BENCHMARKS
-from prunebench.data import load_dataset
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.measurement.accuracy import evaluate
 from prunebench.models import create_model
 from prunebench.strategies import compute_masks
-from prunebench.training import loop as training
 from prunebench.training.loop import Recipe, _train_epoch, pretrain, train
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset("fashion_mnist_sample", validation_size=1000, split_seed=0, download=False)
 
 
 def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample):
@@ -86,27 +79,38 @@ def test_non_finite_loss_is_one_clear_error(sample):
         train(model, sample, Recipe(epochs=1), seed=0, device=CPU)
 
 
-def test_train_loss_is_the_batch_weighted_mean_of_the_step_losses_bit_for_bit(sample, monkeypatch):
+class GivenBatches:
+    """A dataset whose every split is ``batches``, in order: training on it takes these steps."""
+
+    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        self.given = batches
+
+    def batches(self, split: str, **options) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return iter(self.given)
+
+
+def test_train_loss_is_the_batch_weighted_mean_of_the_step_losses_bit_for_bit(sample):
     # The epoch's losses are read back once, at its end; the reported value must still be the one
     # the per-step read-back gave: sum of float(loss) * batch size in float64, in step order.
-    step_losses = []
-
-    def recording_cross_entropy(logits, labels, **kwargs):
-        loss = F.cross_entropy(logits, labels, **kwargs)
-        step_losses.append((loss.item(), labels.numel()))
-        return loss
-
-    monkeypatch.setattr(training, "F", SimpleNamespace(cross_entropy=recording_cross_entropy))
+    images, labels = next(sample.batches("train", batch_size=133))
+    # Two batches of 64 and a partial last one of 5, so the mean must weigh them by size.
+    steps = [
+        (images[:64], labels[:64]),
+        (images[64:128], labels[64:128]),
+        (images[128:], labels[128:]),
+    ]
     torch.manual_seed(0)
     model = create_model("lenet5", 10)
-    result = train(model, sample, Recipe(epochs=1, patience=1), seed=0, device=CPU)
-    assert len(sample.train) % 64 != 0 and step_losses[-1][1] == len(sample.train) % 64
-    loss_sum, seen = 0.0, 0
-    for value, size in step_losses:
-        loss_sum += value * size
-        seen += size
-    assert seen == len(sample.train)
-    assert result.history[0]["train_loss"] == loss_sum / seen  # exact, not approximate
+    logits = []  # each training step's output, as the loss saw it
+    model.register_forward_hook(
+        lambda module, inputs, output: logits.append(output.detach()) if module.training else None
+    )
+    result = train(model, GivenBatches(steps), Recipe(epochs=1, patience=1), seed=0, device=CPU)
+    assert len(logits) == 3
+    loss_sum = 0.0
+    for output, (_, step_labels) in zip(logits, steps, strict=True):
+        loss_sum += F.cross_entropy(output, step_labels).item() * step_labels.numel()
+    assert result.history[0]["train_loss"] == loss_sum / 133  # exact, not approximate
 
 
 def _tiny_epoch(images: list[torch.Tensor], after_step=lambda: None) -> tuple[float, float]:
