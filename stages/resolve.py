@@ -1,6 +1,8 @@
 """Stage resolve: validate params.yaml and write what each later stage reads of it.
 
-Runs first, so a bad value stops the pipeline in one line before DVC replaces any output.
+Runs first, so a bad value stops the pipeline in one line before DVC replaces any output. With
+``--leaderboard``, it resolves the leaderboard pipeline's stages instead (leaderboard/dvc.yaml):
+params.yaml's benchmark and settings on leaderboard/params.yaml's methods and grid.
 """
 
 import argparse
@@ -16,21 +18,29 @@ from common import run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", type=Path)
+    parser.add_argument("--leaderboard", type=Path, help="leaderboard/params.yaml")
     parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
+    from prunebench.pipeline.params import check_reachable, leaderboard_params, parse_params
+    from prunebench.pipeline.resolve import resolve, resolve_leaderboard
+
+    if args.leaderboard is None:
+        params = parse_params(read_yaml(args.params))
+    else:
+        params = leaderboard_params(read_yaml(args.params), read_yaml(args.leaderboard))
+    check_reachable(params)
+    configs = resolve(params) if args.leaderboard is None else resolve_leaderboard(params)
+    for stage, config in configs.items():
+        config.write(layout.resolved_file(stage, args.out))
+
+
+def read_yaml(path: Path) -> object:
     from prunebench.foundations.errors import PrunebenchError
-    from prunebench.pipeline.layout import resolved_file
-    from prunebench.pipeline.params import check_reachable, parse_params
-    from prunebench.pipeline.resolve import resolve
 
     try:
-        raw = yaml.safe_load(args.params.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise PrunebenchError(f"{args.params} is not valid YAML: {error}") from None
-    params = parse_params(raw)
-    check_reachable(params)
-    for stage, config in resolve(params).items():
-        config.write(args.out / resolved_file(stage).name)
+        raise PrunebenchError(f"{path} is not valid YAML: {error}") from None
 
 
 if __name__ == "__main__":
