@@ -186,3 +186,71 @@ def test_a_bad_leaderboard_grid_is_refused_in_one_line(grid, message):
     valid = {"methods": ["random", "global_mag"], "compressions": [2, 4], "seeds": [0]}
     with pytest.raises(PrunebenchError, match=message):
         leaderboard_params(DEFAULT, valid | grid)
+
+
+def test_the_page_names_the_test_its_blocks_and_level_and_ranks_by_curve_average():
+    from prunebench.reporting import Methods, budget_table
+    from prunebench.reporting.leaderboard.page import Leaderboard, render_leaderboard
+    from prunebench.reporting.speed import MeasuredSpeed
+
+    names = ["random", "global_mag", "layer_mag", "imp"]
+    grid = {"methods": names, "compressions": [2, 8], "seeds": [0, 1, 2]}
+    config = resolve_leaderboard(leaderboard_params(DEFAULT, grid)).leaderboard
+    # Every block ranks imp > global_mag > layer_mag > random, as a > b > c > d above.
+    table = cells(
+        {
+            "imp": [0.90, 0.91, 0.92, 0.80, 0.81, 0.82],
+            "global_mag": [0.85, 0.86, 0.87, 0.70, 0.71, 0.72],
+            "layer_mag": [0.60, 0.61, 0.62, 0.50, 0.51, 0.52],
+            "random": [0.40, 0.41, 0.42, 0.30, 0.31, 0.32],
+        }
+    )
+    table["budget_steps"] = table["strategy"].map({"imp": 240.0}).fillna(80.0)
+    table[["budget_epochs", "budget_rounds"]] = 1.0
+    points = POINTS.replace({"method": {"a": "imp", "b": "global_mag", "c": "layer_mag"}})
+    speed = MeasuredSpeed(
+        hardware={"cpu": "Test CPU", "threads": "2"},
+        settings={"repeats": 30, "warmup": 5},
+        control={128: {"median_ms": 10.0, "iqr_ms": 0.1, "repeats": 30}},
+        cells=pd.DataFrame(),
+        table=pd.DataFrame(
+            {
+                "strategy": ["imp"],
+                "target_compression": [8.0],
+                "batch_size": [1],
+                "measured_speedup_mean": [1.25],
+            }
+        ),
+        evaluation_batch=128,
+        evaluation_batch_known=True,
+    )
+    methods = Methods(strategy=names[0], baselines=names, properties={})
+    page = render_leaderboard(
+        Leaderboard(
+            config=config,
+            control_top1=0.89,
+            grouped=table.groupby(["strategy", "target_compression"], as_index=False)["top1"]
+            .mean()
+            .rename(columns={"top1": "top1_mean"}),
+            ranking=curve_averages(table, names),
+            test=rank_test(table, names),
+            speed=speed,
+            fastest=fastest_within(points, 0.89),
+            front=pareto_front(points),
+            budgets=budget_table(table, names, methods),
+            figures={"critical-difference diagram": "leaderboard/figures/cd.png"},
+        )
+    )
+    assert "a Friedman test over blocks, the (target compression, seed) cells" in page
+    assert "6 blocks, p < 0.001, below α = 0.05; then the Nemenyi post-hoc test" in page
+    assert "critical difference, 1.91" in page
+    ranked = [line.split(" | ")[1] for line in page.splitlines() if line.startswith("| 1 |")]
+    assert ranked == ["`imp`"]
+    assert "| 4 | `random` | unstructured | one-shot | **36.00** (33.52 to 38.48) |" in page
+    assert "![critical-difference diagram](leaderboard/figures/cd.png)" in page
+    assert "`layer_mag` at 2×, 2.00× faster than the dense model at top-1 88.00%" in page
+    assert (
+        "| `imp` | unstructured | 8× | 88.00% | 1.60× | 6.2 ms | sparse kernels | 1.25× |" in page
+    )
+    assert "Unequal budgets: `imp` used more than 10% more or fewer optimizer steps" in page
+    assert "Not ranked: `global_act`" in page

@@ -77,7 +77,7 @@ def _setup_lines(board: Leaderboard) -> list[str]:
     ranked = list(config.methods)
     missing = [name for name in config.registered if name not in config.methods]
     left_out = (
-        f" Not ranked: {_names(missing)} (add them to `leaderboard/params.yaml`)."
+        f" Not ranked: {_names(missing)} (left out of `leaderboard/params.yaml`, which says why)."
         if missing
         else ""
     )
