@@ -1,6 +1,6 @@
 # The README's two commands. Each installs the locked environment first (uv.lock), so both work
 # on a fresh machine.
-.PHONY: run test env lint
+.PHONY: run test env lint leaderboard
 
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
@@ -24,3 +24,8 @@ test: env
 
 lint: env
 	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen lint-imports
+
+# The leaderboard: every registered method on the default benchmark, ranked
+# (results/leaderboard.md; the pipeline is leaderboard/dvc.yaml, its grid leaderboard/params.yaml).
+leaderboard: env
+	$(UV) run --frozen dvc repro leaderboard/dvc.yaml

@@ -1,6 +1,8 @@
 """Stage resolve: validate params.yaml and write what each later stage reads of it.
 
-Runs first, so a bad value stops the pipeline in one line before DVC replaces any output.
+Runs first, so a bad value stops the pipeline in one line before DVC replaces any output. With
+``--leaderboard``, it resolves the leaderboard pipeline's stages instead (leaderboard/dvc.yaml):
+params.yaml's benchmark and settings on leaderboard/params.yaml's methods and grid.
 """
 
 import argparse
@@ -16,26 +18,33 @@ from common import run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", type=Path)
+    parser.add_argument("--leaderboard", type=Path, help="leaderboard/params.yaml")
     parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
-    from prunebench.foundations.errors import PrunebenchError
     from prunebench.foundations.files import prepare_outputs
-    from prunebench.pipeline.layout import resolved_file
-    from prunebench.pipeline.params import check_reachable, parse_params
-    from prunebench.pipeline.resolve import resolve
+    from prunebench.pipeline.params import check_reachable, leaderboard_params, parse_params
+    from prunebench.pipeline.resolve import resolve, resolve_leaderboard
 
-    try:
-        raw = yaml.safe_load(args.params.read_text())
-    except yaml.YAMLError as error:
-        raise PrunebenchError(f"{args.params} is not valid YAML: {error}") from None
-    params = parse_params(raw)
+    if args.leaderboard is None:
+        params = parse_params(read_yaml(args.params))
+    else:
+        params = leaderboard_params(read_yaml(args.params), read_yaml(args.leaderboard))
     check_reachable(params)
-    configs = {
-        args.out / resolved_file(stage).name: config for stage, config in resolve(params).items()
-    }
+    resolved = resolve(params) if args.leaderboard is None else resolve_leaderboard(params)
+    configs = {layout.resolved_file(stage, args.out): config for stage, config in resolved.items()}
     prepare_outputs(*configs)
     for path, config in configs.items():
         config.write(path)
+
+
+def read_yaml(path: Path) -> object:
+    """The YAML file at ``path``; invalid YAML is refused in one line naming the file."""
+    from prunebench.foundations.errors import PrunebenchError
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise PrunebenchError(f"{path} is not valid YAML: {error}") from None
 
 
 if __name__ == "__main__":

@@ -64,3 +64,28 @@ def test_the_method_folders():
     assert method_folder(Role.EVALUATED, "lamp") == "strategy"
     assert method_folder(Role.BASELINE, "random") == "baselines/random"
     assert method_folder(Role.MATCHED, "matched_mag") == "matched/matched_mag"
+
+
+def test_the_leaderboard_stages_write_where_the_layout_says():
+    from prunebench.pipeline.resolve import ResolvedLeaderboard
+
+    stages = yaml.safe_load((ROOT / layout.LEADERBOARD / "dvc.yaml").read_text())["stages"]
+
+    def written(stage: str) -> set[str]:
+        body = stages[stage].get("do", stages[stage])
+        return {next(iter(out)) if isinstance(out, dict) else out for out in body["outs"]}
+
+    resolved = {
+        str(layout.resolved_file(name, layout.LEADERBOARD_RESOLVED))
+        for name in ResolvedLeaderboard.__dataclass_fields__
+    }
+    assert written("resolve") == resolved
+    folder = method_folder(Role.BASELINE, NAME)
+    assert written("prune") == {str(masks_folder(folder, layout.LEADERBOARD_MODELS))}
+    assert written("finetune") == {str(finetuned_folder(folder, layout.LEADERBOARD_MODELS))}
+    assert written("evaluate") == {str(layout.LEADERBOARD_CELLS / folder)}
+    assert written("latency") == {str(layout.LEADERBOARD_LATENCY)}
+    assert written("leaderboard") == {
+        str(layout.LEADERBOARD_PAGE),
+        str(layout.LEADERBOARD_FIGURES),
+    }

@@ -135,3 +135,19 @@ class AggregateConfig(StageConfig):
     methods: dict[str, MethodProperties]
     """Every method of the run by name, matched controls included."""
     evaluation_batch_size: int
+
+
+@dataclass(frozen=True)
+class LeaderboardConfig(StageConfig):
+    """``leaderboard/resolved/leaderboard.json``: what the leaderboard page ranks and how its
+    cells were made."""
+
+    methods: dict[str, MethodProperties]
+    """Every ranked method by name, with what it is (its strategy's declared parts)."""
+    registered: list[str]
+    """Every registered method when the leaderboard was resolved: the page names those left out."""
+    compressions: list[float]
+    seeds: list[int]
+    finetune: Recipe
+    equal_budget: bool
+    evaluation_batch_size: int

@@ -65,6 +65,19 @@ PLOTS = "plots"
 ACCURACY_PLOT = "plots/accuracy.csv"
 STRATEGY_CURVES_PLOT = "plots/strategy_curves.csv"
 
+# The leaderboard pipeline (leaderboard/dvc.yaml): every method ranked on the default benchmark.
+# Its models are not under models/, since the default pipeline's latency stage depends on the
+# whole of models/ and would then re-time whenever the leaderboard ran.
+LEADERBOARD = Path("leaderboard")
+LEADERBOARD_PARAMS = LEADERBOARD / "params.yaml"
+LEADERBOARD_RESOLVED = LEADERBOARD / "resolved"
+LEADERBOARD_MODELS = LEADERBOARD / "models"
+LEADERBOARD_RESULTS = RESULTS / "leaderboard"
+LEADERBOARD_CELLS = LEADERBOARD_RESULTS / "cells"
+LEADERBOARD_LATENCY = LEADERBOARD_RESULTS / "latency"
+LEADERBOARD_FIGURES = LEADERBOARD_RESULTS / "figures"
+LEADERBOARD_PAGE = RESULTS / "leaderboard.md"
+
 
 class Role(StrEnum):
     """A method's part in a run, which decides its folder."""
@@ -98,6 +111,6 @@ def finetuned_folder(folder: str, models: Path = MODELS) -> Path:
     return models / folder / "finetuned"
 
 
-def resolved_file(stage: str) -> Path:
+def resolved_file(stage: str, resolved: Path = RESOLVED) -> Path:
     """``resolved/<stage>.json``: what ``stage`` reads of params.yaml."""
-    return RESOLVED / f"{stage}.json"
+    return resolved / f"{stage}.json"

@@ -243,3 +243,42 @@ def method_options(params: Params) -> dict[str, Any]:
         )
         for method in params.methods
     }
+
+
+LEADERBOARD_KEYS = ("methods", "compressions", "seeds")
+
+
+def leaderboard_params(raw: object, leaderboard: object) -> Params:
+    """params.yaml's benchmark and settings on the leaderboard's methods and grid.
+
+    ``leaderboard`` is leaderboard/params.yaml: ``methods`` (registered names), ``compressions``
+    and ``seeds``. Every method runs with its defaults, as a baseline does, so params.yaml's
+    ``strategy``, ``baselines``, ``matched_controls`` and ``prune.options`` do not apply.
+    """
+    from prunebench.strategies import STRATEGIES
+
+    if not isinstance(leaderboard, dict) or set(leaderboard) != set(LEADERBOARD_KEYS):
+        raise PrunebenchError(
+            f"leaderboard/params.yaml must hold exactly the keys {', '.join(LEADERBOARD_KEYS)}"
+        )
+    methods = leaderboard["methods"]
+    if not isinstance(methods, list) or len(methods) < 2 or len(set(methods)) != len(methods):
+        raise PrunebenchError(
+            f"leaderboard methods must be a list of at least two distinct names, got {methods!r}; "
+            f"valid choices: {', '.join(STRATEGIES.names())}"
+        )
+    for name in methods:
+        STRATEGIES[name]
+    compressions = leaderboard["compressions"]
+    if isinstance(compressions, list) and len(compressions) < 2:
+        raise PrunebenchError(
+            f"a curve average needs at least two leaderboard compressions, got {compressions!r}"
+        )
+    if not isinstance(raw, dict):
+        raise PrunebenchError("params.yaml must be a mapping of names to values")
+    prune = raw.get("prune") or {}
+    if isinstance(prune, dict):
+        prune = prune | {"options": {}}
+    grid = {"compressions": compressions, "seeds": leaderboard["seeds"], "prune": prune}
+    methods_as_baselines = {"strategy": methods[0], "baselines": methods, "matched_controls": []}
+    return parse_params(raw | grid | methods_as_baselines)

@@ -6,7 +6,7 @@ records of ``prunebench.pipeline.configs``, which the ``resolve`` stage writes t
 stage's command line, so that switching ``strategy`` never touches the baselines' inputs.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
@@ -19,6 +19,7 @@ from prunebench.pipeline.configs import (
     FetchPretrainedConfig,
     FinetuneConfig,
     LatencyConfig,
+    LeaderboardConfig,
     MethodProperties,
     PruneConfig,
     TimedMethod,
@@ -27,8 +28,16 @@ from prunebench.pipeline.layout import Role, method_folder
 from prunebench.pipeline.params import Params, method_options
 
 
+class StageConfigs:
+    """Stage configs as dataclass fields, each named after its stage's file."""
+
+    def items(self) -> list[tuple[str, Record]]:
+        """``[(file stem, config), ...]`` in the stages' order."""
+        return [(item.name, getattr(self, item.name)) for item in fields(self)]
+
+
 @dataclass(frozen=True)
-class ResolvedStages:
+class ResolvedStages(StageConfigs):
     """Every later stage's config; the field name is the stage's file name under ``resolved/``."""
 
     fetch_data: FetchDataConfig
@@ -40,9 +49,16 @@ class ResolvedStages:
     aggregate: AggregateConfig
     latency: LatencyConfig
 
-    def items(self) -> list[tuple[str, Record]]:
-        """``[(file stem, config), ...]`` in the stages' order."""
-        return [(item.name, getattr(self, item.name)) for item in fields(self)]
+
+@dataclass(frozen=True)
+class ResolvedLeaderboard(StageConfigs):
+    """The leaderboard pipeline's configs (leaderboard/dvc.yaml): ``leaderboard/resolved/``."""
+
+    prune: PruneConfig
+    finetune: FinetuneConfig
+    evaluate: EvaluateConfig
+    latency: LatencyConfig
+    leaderboard: LeaderboardConfig
 
 
 def method_properties(params: Params, options: dict[str, Any]) -> dict[str, MethodProperties]:
@@ -149,5 +165,38 @@ def resolve(params: Params) -> ResolvedStages:
                 TimedMethod(name=name, folder=folder, structure=properties[name].structure)
                 for name, folder in method_folders(params).items()
             ],
+        ),
+    )
+
+
+def resolve_leaderboard(params: Params) -> ResolvedLeaderboard:
+    """The leaderboard's configs: every method of ``params.baselines`` (from
+    :func:`~prunebench.pipeline.params.leaderboard_params`) pruned, finetuned, evaluated and timed
+    as a baseline is, in its baseline folder, then ranked."""
+    from prunebench.strategies import STRATEGIES
+
+    stages = resolve(params)
+    aggregate = stages.aggregate
+    properties = aggregate.methods
+    timed = [
+        TimedMethod(name=name, folder=method_folder(Role.BASELINE, name), structure=kind.structure)
+        for name, kind in properties.items()
+    ]
+    return ResolvedLeaderboard(
+        prune=stages.prune,
+        finetune=stages.finetune,
+        evaluate=stages.evaluate,
+        latency=replace(stages.latency, methods=timed),
+        leaderboard=LeaderboardConfig(
+            benchmark=aggregate.benchmark,
+            dataset=aggregate.dataset,
+            model=aggregate.model,
+            methods=properties,
+            registered=STRATEGIES.names(),
+            compressions=aggregate.compressions,
+            seeds=aggregate.seeds,
+            finetune=aggregate.finetune,
+            equal_budget=aggregate.equal_budget,
+            evaluation_batch_size=aggregate.evaluation_batch_size,
         ),
     )

@@ -156,14 +156,19 @@ def collect_timings(root: Path, methods: "Methods") -> tuple[list[dict], dict]:
     directories = evaluated | {
         name: path for name, path in references.items() if name not in evaluated
     }
+    return read_timings(directories, root / CONTROL_LATENCY)
+
+
+def read_timings(directories: Mapping[str, Path], control: Path) -> tuple[list[dict], dict]:
+    """``(every cell's latency record under directories ({method: dir}), the control's)``;
+    a method without any timed cell, or a missing control, is refused in one line."""
     records = collect_cells(directories, LATENCY_FILE)
     timed = {record.get("strategy") for record in records}
-    for name in directories:
+    for name, directory in directories.items():
         if name not in timed:
             raise PrunebenchError(
-                f"no timings for method {name!r} under {root}; run `dvc repro` to time it"
+                f"no timings for method {name!r} in {directory}; run `dvc repro` to time it"
             )
-    control = root / CONTROL_LATENCY
     if not control.is_file():
         raise PrunebenchError(f"no timing of the control ({control}); run `dvc repro`")
     return records, read_json(control)
