@@ -69,6 +69,8 @@ def test_a_strategy_that_is_also_a_baseline_is_listed_once():
         ({"latency__batch_sizes": [1, 0]}, "latency.batch_sizes must be null or a list of"),
         ({"latency__batch_sizes": [8, 8]}, "latency.batch_sizes must be null or a list of"),
         ({"latency__batch_sizes": 8}, "latency.batch_sizes must be null or a list of"),
+        ({"latency__seeds": [7]}, "distinct seeds of the run, got .7.; valid seeds: 0, 1, 2, 3, 4"),
+        ({"latency__seeds": []}, "latency.seeds must be null"),
         ({"extra": 1}, "unknown params key 'extra'"),
     ],
 )
@@ -224,6 +226,14 @@ def test_latency_times_every_method_at_batch_1_and_the_evaluation_batch():
     channel = resolve(parse_params(with_changes(DEFAULT, strategy="global_channel_l1")))
     assert channel.latency.methods[0].structure == "channel"
     assert {method.structure for method in latency.methods} == {"unstructured"}
+
+
+def test_latency_times_the_named_seeds_or_every_seed():
+    assert resolve(parse_params(DEFAULT)).latency.seeds == [0]  # the committed default
+    every = resolve(parse_params(with_changes(DEFAULT, latency__seeds=None))).latency
+    assert every.seeds == [0, 1, 2, 3, 4]
+    two = resolve(parse_params(with_changes(DEFAULT, latency__seeds=[3, 1]))).latency
+    assert two.seeds == [3, 1]
 
 
 def test_every_resolved_config_survives_its_json_round_trip():

@@ -107,6 +107,8 @@ class LatencyConfig(StageConfig):
     batch_sizes: list[int]
     repeats: int
     warmup: int
+    seeds: list[int]
+    """The seeds whose cells are timed (params ``latency.seeds``; all of them by default)."""
     methods: list[TimedMethod]
 
 

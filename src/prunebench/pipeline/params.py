@@ -66,6 +66,9 @@ class LatencyParams:
     repeats: int = 30  # timed runs per timing, after the warm-up (at least MINIMUM_REPEATS)
     warmup: int = 5
     batch_sizes: list[int] | None = None  # None: 1 and the evaluation batch size
+    # Whose cells are timed; None: every seed of the run. A cell's latency is set by its layer
+    # shapes and its count of nonzero weights, which the target fixes for every seed.
+    seeds: list[int] | None = None
 
 
 MINIMUM_REPEATS = 30
@@ -174,7 +177,7 @@ def parse_params(raw: object) -> Params:
         raise PrunebenchError("prune.score_batches and prune.score_batch_size must be >= 1")
     if params.evaluate.batch_size < 1:
         raise PrunebenchError("evaluate.batch_size must be >= 1")
-    _check_latency(params.latency)
+    _check_latency(params.latency, params.seeds)
     if params.data.validation_size is not None and params.data.validation_size < 1:
         raise PrunebenchError("data.validation_size must be >= 1 (or null: the benchmark's)")
     if params.pretrained.seed < 0 or params.data.split_seed < 0:
@@ -182,7 +185,7 @@ def parse_params(raw: object) -> Params:
     return params
 
 
-def _check_latency(latency: LatencyParams) -> None:
+def _check_latency(latency: LatencyParams, seeds: list[int]) -> None:
     if latency.repeats < MINIMUM_REPEATS:  # types: checked by from_mapping
         raise PrunebenchError(
             f"latency.repeats is {latency.repeats}; a median and interquartile range need at "
@@ -200,6 +203,18 @@ def _check_latency(latency: LatencyParams) -> None:
         raise PrunebenchError(
             "latency.batch_sizes must be null or a list of distinct whole numbers >= 1, "
             f"got {sizes!r}"
+        )
+    timed = latency.seeds
+    if timed is not None and (
+        not isinstance(timed, list)
+        or not timed
+        or len(set(timed)) != len(timed)
+        or any(seed not in seeds for seed in timed)
+    ):
+        valid = ", ".join(str(seed) for seed in seeds)
+        raise PrunebenchError(
+            f"latency.seeds must be null (every seed) or distinct seeds of the run, got "
+            f"{timed!r}; valid seeds: {valid}"
         )
 
 

@@ -161,6 +161,7 @@ def resolve(params: Params) -> ResolvedStages:
             batch_sizes=params.latency.batch_sizes or [1, params.evaluate.batch_size],
             repeats=params.latency.repeats,
             warmup=params.latency.warmup,
+            seeds=params.seeds if params.latency.seeds is None else params.latency.seeds,
             methods=[
                 TimedMethod(name=name, folder=folder, structure=properties[name].structure)
                 for name, folder in method_folders(params).items()

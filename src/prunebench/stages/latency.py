@@ -91,7 +91,7 @@ def latency_cells(
         # slow each other down.
         timed += run_cells(
             CellStore(out / method.folder),
-            finetuned.require_intact(),
+            [cell for cell in finetuned.require_intact() if cell.seed in config.seeds],
             fingerprint_of,
             compute,
             f"latency {method.name}",

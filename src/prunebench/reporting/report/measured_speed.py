@@ -57,7 +57,20 @@ def _timing_lines(speed: MeasuredSpeed) -> list[str]:
         "with `dvc repro --force latency`.",
         "",
         f"Dense control: {control}.",
+        "",
+        _seeds_line(speed),
     ]
+
+
+def _seeds_line(speed: MeasuredSpeed) -> str:
+    """Whose cells were timed: every seed, or those ``latency.seeds`` names."""
+    seeds = sorted(int(seed) for seed in speed.cells["seed"].unique()) if len(speed.cells) else []
+    which = _listing([str(seed) for seed in seeds]) or "none"
+    return (
+        f"Timed seeds: {which} (params `latency.seeds`). A cell's latency is set by its layer "
+        "shapes and its count of nonzero weights, which the target fixes for every seed; a "
+        "spread over timed seeds is the machine's, not the method's."
+    )
 
 
 def _speedup_table(speed: MeasuredSpeed, methods: Methods) -> list[str]:
@@ -69,7 +82,7 @@ def _speedup_table(speed: MeasuredSpeed, methods: Methods) -> list[str]:
         "in the same call, the pruned model run its fastest way (in parentheses, the most "
         "frequent over seeds: "
         + ", ".join(EXECUTION_WORDS.values())
-        + "); mean ± sample std over seeds:",
+        + "); mean ± sample std over the timed seeds:",
         "",
         "| method | target | theoretical speedup | "
         + " | ".join(f"measured, {title}" for title in titles)
@@ -97,7 +110,9 @@ def _speedup_table(speed: MeasuredSpeed, methods: Methods) -> list[str]:
 def _measured_cell(point: pd.Series) -> str:
     """``"1.40× ± 0.03 (sparse kernels)"``."""
     execution = EXECUTION_WORDS.get(point["best_execution"], point["best_execution"])
-    mean_std = speedup_text(point["measured_speedup_mean"], point["measured_speedup_std"])
+    # One timed seed has no spread to show.
+    std = point["measured_speedup_std"] if point["n_seeds"] > 1 else None
+    mean_std = speedup_text(point["measured_speedup_mean"], std)
     return f"{mean_std} ({execution})"
 
 
