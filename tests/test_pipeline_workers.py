@@ -62,7 +62,8 @@ def test_two_ray_workers_compute_the_cells_of_one_worker_byte_for_byte(repo):
 
 
 def test_a_ray_worker_killed_mid_cell_leaves_nothing_accepted_and_the_cell_reruns(repo):
-    edit_params(repo, finetune__epochs=4, finetune__patience=4)
+    # 32 epochs of the copy's ten steps: a cell long enough to be killed mid-way.
+    edit_params(repo, finetune__epochs=32, finetune__patience=32)
     sh(repo, "dvc", "repro")  # one worker: the reference
     finetuned = repo / "models/strategy/finetuned"
     one_worker = file_digests(finetuned)
