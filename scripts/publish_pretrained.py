@@ -33,7 +33,8 @@ from prunebench.data import open_materialized  # noqa: E402
 from prunebench.foundations.environment import choose_device, environment  # noqa: E402
 from prunebench.foundations.files import save_state_dict, sha256_file, write_json  # noqa: E402
 from prunebench.pipeline.cells import tree_digest  # noqa: E402
-from prunebench.pipeline.params import parse_params, resolve  # noqa: E402
+from prunebench.pipeline.params import parse_params  # noqa: E402
+from prunebench.pipeline.resolve import resolve  # noqa: E402
 from prunebench.stages.fetch_data import fetch_data  # noqa: E402
 from prunebench.stages.fetch_pretrained import pretrained_model  # noqa: E402
 
@@ -52,29 +53,29 @@ def main() -> None:
     device = choose_device("cpu")
     with tempfile.TemporaryDirectory() as scratch:
         splits = Path(scratch) / "splits"
-        fetch_data(resolved["fetch_data"], splits)
+        fetch_data(resolved.fetch_data, splits)
         dataset = open_materialized(splits)
-        config = resolved["fetch_pretrained"]
+        config = resolved.fetch_pretrained
         model, source = pretrained_model(config, dataset, device=device, cache=Path(scratch))
         data_sha256 = tree_digest([splits])
     weights = args.out / f"{args.benchmark}.safetensors"
     save_state_dict(weights, model.state_dict())
     record = {
         "benchmark": args.benchmark,
-        "model": config["model"],
+        "model": config.model,
         "num_classes": dataset.info.num_classes,
         "sha256": sha256_file(weights),
         "data_sha256": data_sha256,
-        "validation_size": resolved["fetch_data"]["validation_size"],
-        "split_seed": resolved["fetch_data"]["split_seed"],
-        **source,
-        "machine": environment(device),
+        "validation_size": resolved.fetch_data.validation_size,
+        "split_seed": resolved.fetch_data.split_seed,
+        **source.to_json(),
+        "machine": environment(device).to_json(),
         "made_by": "scripts/publish_pretrained.py",
     }
     write_json(args.out / f"{args.benchmark}.json", record)
     print(
         f"{weights}: sha256 {record['sha256']}, best validation top-1 "
-        f"{source['best_validation_top1']:.4f} at epoch {source['best_epoch']}"
+        f"{source.best_validation_top1:.4f} at epoch {source.best_epoch}"
     )
 
 

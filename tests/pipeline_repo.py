@@ -123,7 +123,7 @@ def make_copy(destination: Path, grid: dict | None = None) -> Path:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
-    edit_params(destination, **QUICK_LATENCY, **QUICK_TRAINING, **(TINY if grid is None else grid))
+    edit_params(destination, **(QUICK_LATENCY | QUICK_TRAINING | (TINY if grid is None else grid)))
     sh(destination, "git", "init", "-q")
     sh(destination, "git", "config", "user.email", "test@example.com")
     sh(destination, "git", "config", "user.name", "test")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from params_edit import edit_params
+from pipeline_repo import make_copy
 from safetensors.torch import load_file, save_file
 
 from prunebench.pipeline.cells import Cell, CellManifest, CellStore
@@ -38,7 +39,7 @@ GRID = {
 MASKS = Path("models/strategy/masks")
 PROBES = {
     "subset.py": """
-        from prunebench.strategies import Strategy
+        from prunebench.strategies import Score, Strategy
 
 
         def subset_scores(inputs):  # scores only the first prunable layer
@@ -46,19 +47,19 @@ PROBES = {
             return {name: weight.detach().abs()}
 
 
-        strategy = Strategy(subset_scores, "global")
+        strategy = Strategy(Score("subset", subset_scores), "global")
     """,
     "exiting.py": """
         import sys
 
-        from prunebench.strategies import Strategy
+        from prunebench.strategies import Score, Strategy
 
 
         def exiting_scores(inputs):
             sys.exit()
 
 
-        strategy = Strategy(exiting_scores, "global")
+        strategy = Strategy(Score("exiting", exiting_scores), "global")
     """,
 }
 
@@ -98,17 +99,7 @@ def recorded(repo: Path, but: tuple[str, ...]) -> dict:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("integrity") / "repo"
-    listed = run(ROOT, "git", "ls-files", "--cached", "--others", "--exclude-standard").stdout
-    outputs = ("data/", "models/", "results/", "resolved/", "dvc.lock")
-    for name in listed.split():
-        if (ROOT / name).is_file() and not name.startswith(outputs):
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
-    edit_params(repo, **GRID)
-    for command in (("git", "init", "-q"), ("git", "add", "-A")):
-        succeeds(repo, *command)
-    succeeds(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny")
+    repo = make_copy(tmp_path_factory.mktemp("integrity") / "repo", GRID)
     succeeds(repo, "dvc", "repro")
     commit(repo, "tiny run")
     return repo
