@@ -8,6 +8,7 @@ from torch import nn
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.models import create_model
 from prunebench.sparsity.masks import prunable_parameters
+from prunebench.strategies import STRATEGIES
 from prunebench.strategies.allocation import global_allocation, keep_count
 from prunebench.strategies.score import ScoreInputs
 from prunebench.strategies.synflow import (
@@ -161,14 +162,18 @@ def test_exactly_keep_count_weights_are_kept_deterministically(name):
 
 @pytest.mark.parametrize("rounds", [2, 5, 10])
 def test_the_last_round_ranks_only_the_weights_the_round_before_kept(rounds):
-    # The last round's scores are -inf exactly where an earlier round pruned: as many finite
-    # scores as the schedule's next-to-last count, and the final masks lie inside them.
+    # The last round's scores are -1 exactly where an earlier round pruned (every real score is
+    # an absolute value, >= 0): as many scores >= 0 as the schedule's next-to-last count, and
+    # the final masks lie inside them.
     torch.manual_seed(0)
     network = nn.Sequential(nn.Linear(20, 10), nn.ReLU(), nn.Linear(10, 5))
     parameters = both_weights(network)  # 200 + 50 weights; keep 8
     options = SynflowOptions(rounds=rounds)
     scores = synflow_final_scores(network, parameters, 8, (20,), options)
-    kept_before = {name: torch.isfinite(score) for name, score in scores.items()}
+    assert all(bool(torch.isfinite(score).all()) for score in scores.values())
+    kept_before = {name: score >= 0 for name, score in scores.items()}
+    pruned = [score[~kept_before[name]] for name, score in scores.items()]
+    assert all(bool((values == -1).all()) for values in pruned)
     scheduled = synflow_schedule(250, 8, rounds)[-2]
     assert sum(int(kept.sum()) for kept in kept_before.values()) == scheduled
     masks = synflow_masks(network, parameters, 8, (20,), options)
@@ -182,7 +187,7 @@ def test_a_pruned_weight_stays_pruned_even_when_it_would_win_a_tie():
     # Round 1 scores W1 as W1 * W2 = [[1, 2, 1], [2, 2, 1]] and W2 as W2 * row sums = [4, 5]:
     # it keeps both of W2 and, of the tied 2s, the earlier W1[0, 1] and W1[1, 0].
     # Round 2 scores those four 2, 2, 2, 2 and keeps the earlier two, W1[0, 1] and W1[1, 0].
-    # Round 3: W2 is gone, so every weight scores 0. Were the pruned weights not at -inf, the
+    # Round 3: W2 is gone, so every weight scores 0. Were the pruned weights not at -1, the
     # tie would go to the earliest weight, W1[0, 0], pruned in round 1; it stays pruned.
     network = two_layer_network([[1.0, 2.0, 1.0], [2.0, 2.0, 1.0]], [[1.0, 1.0]])
     masks = synflow_masks(network, both_weights(network), 1, (3,), SynflowOptions(rounds=3))
@@ -255,3 +260,15 @@ def test_bad_arguments_are_refused_in_one_line():
         with pytest.raises(PrunebenchError) as error:
             case()
         assert "\n" not in str(error.value)
+
+
+def test_synflow_passes_the_strategy_contract_on_lenet5_at_every_target():
+    # The contract refuses NaN or infinite scores; the last round once marked the weights that
+    # earlier rounds pruned with -inf, so the registered strategy was refused on every cell.
+    model = seeded_model("lenet5")
+    parameters = prunable_parameters(model)
+    strategy = STRATEGIES["synflow"]
+    for compression in COMPRESSIONS:
+        masks = strategy.masks(model, compression, seed=0, input_shape=(1, 28, 28), options=FAST)
+        kept = sum(int(mask.sum()) for mask in masks.values())
+        assert kept == keep_count(model, parameters, compression), compression

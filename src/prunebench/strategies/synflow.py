@@ -47,6 +47,10 @@ from prunebench.strategies.score import Score, ScoreInputs
 
 # float64 throughout: see the module docstring.
 SCORE_DTYPE = torch.float64
+# What a weight pruned by an earlier round scores in the last round. Every SynFlow score is an
+# absolute value, so -1 ranks below all of them, as -inf would; but it is finite, and the strategy
+# contract refuses a score that is not (a NaN or infinite entry is how a broken score shows).
+PRUNED_SCORE = -1.0
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,10 @@ def synflow_masks(
     ``prunebench.strategies.allocation.keep_count`` computes it from a target compression;
     ``input_shape`` is one sample's shape, without the batch dimension. Runs
     ``options.rounds`` rounds on :func:`synflow_schedule`; in each, the weights pruned so far
-    score ``-inf``, so the global top-k (exact, ties to the earlier weight, as in every
-    allocation) never revives one. Returns boolean masks on each weight's device. Data-free and
-    deterministic: no random number is drawn. The model is left as it was.
+    score :data:`PRUNED_SCORE` (below every score), so the global top-k (exact, ties to the
+    earlier weight, as in every allocation) never revives one. Returns boolean masks on each
+    weight's device. Data-free and deterministic: no random number is drawn. The model is left
+    as it was.
     """
     scores = synflow_final_scores(model, parameters, keep_count, input_shape, options)
     return dict(zip(scores, top_k_masks(list(scores.values()), keep_count), strict=True))
@@ -138,7 +143,8 @@ def synflow_final_scores(
     input_shape: tuple[int, ...],
     options: SynflowOptions = SynflowOptions(),
 ) -> dict[str, torch.Tensor]:
-    """The scores of SynFlow's last round, weights pruned by the earlier rounds at ``-inf``.
+    """The scores of SynFlow's last round, weights pruned by the earlier rounds at
+    :data:`PRUNED_SCORE` (-1, below every score: SynFlow's scores are absolute values).
 
     Their global top ``keep_count`` is :func:`synflow_masks`: the form in which SynFlow is a
     score like any other for the strategy registry's global allocation.
@@ -158,7 +164,7 @@ def synflow_final_scores(
     for round_index, count in enumerate(schedule):
         scores = _scores(model, parameters, state, inputs, masks)
         ranked = {
-            name: score.masked_fill(~masks[name], -torch.inf) for name, score in scores.items()
+            name: score.masked_fill(~masks[name], PRUNED_SCORE) for name, score in scores.items()
         }
         if round_index == len(schedule) - 1:
             return ranked
