@@ -1,41 +1,28 @@
 """Results that cannot be wrong (issue 19), driven by real `dvc` where the issue found it so.
 
-One tiny run in a temporary copy of the repository (the method global_mag, no baselines nor
-matched controls, compression 32, seed 0, one epoch of finetuning), then one probe per finding,
-each in the words of the issue: a misspelled params key, a strategy that misses its target or
-exits, a cell whose content is broken under valid digests, the leftovers of a kill. Every probe
-must end in one ``error:`` line and a non-zero exit, with ``dvc.lock`` recording nothing, where
-before it exited 0 or stayed stuck. The unit-level probes are in test_integrity.py.
+Each test probes its own copy of the session's tiny run (``repo``, see ``pipeline_repo``: the
+method global_mag beside the baseline random, compressions 2 and 4, seed 0), in the words of the
+issue: a misspelled params key, a strategy that misses its target or exits, a cell whose content
+is broken under valid digests, the leftovers of a kill. Every probe must end in one ``error:``
+line and a non-zero exit, with ``dvc.lock`` recording nothing, where before it exited 0 or stayed
+stuck. The unit-level probes are in test_integrity.py.
 """
 
 import math
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 from params_edit import edit_params
-from pipeline_repo import make_copy
+from pipeline_repo import sh
 from safetensors.torch import load_file, save_file
 
 from prunebench.pipeline.cells import Cell, CellManifest, CellStore
 
 pytestmark = pytest.mark.slow  # real dvc, real stages: several minutes together
 
-ROOT = Path(__file__).resolve().parent.parent
-GRID = {
-    "strategy": "global_mag",
-    "baselines": [],
-    "matched_controls": [],
-    "compressions": [32],
-    "seeds": [0],
-    "latency__batch_sizes": [1],
-    "latency__warmup": 1,
-}
 MASKS = Path("models/strategy/masks")
 PROBES = {
     "subset.py": """
@@ -64,18 +51,8 @@ PROBES = {
 }
 
 
-def run(repo: Path, *command: str) -> subprocess.CompletedProcess:
-    """``command`` in ``repo``, with the copy's code and this environment's ``dvc``."""
-    env = dict(os.environ, PYTHONPATH=str(repo / "src"), PRUNEBENCH_DEVICE="cpu")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["DVC_NO_ANALYTICS"] = "1"
-    return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-
-
 def succeeds(repo: Path, *command: str) -> str:
-    result = run(repo, *command)
-    assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    return sh(repo, *command, timeout=900).stdout
 
 
 def refused(repo: Path, *command: str, passing: tuple[str, ...] = ()) -> str:
@@ -85,7 +62,7 @@ def refused(repo: Path, *command: str, passing: tuple[str, ...] = ()) -> str:
     the stages that ran before it and passed (``passing``).
     """
     before = recorded(repo, passing)
-    result = run(repo, *command)
+    result = sh(repo, *command, check=False, timeout=900)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert result.returncode != 0 and len(errors) == 1, f"{result.stdout}\n{result.stderr}"
     assert recorded(repo, passing) == before
@@ -97,30 +74,10 @@ def recorded(repo: Path, but: tuple[str, ...]) -> dict:
     return {name: stage for name, stage in stages.items() if name not in but}
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    repo = make_copy(tmp_path_factory.mktemp("integrity") / "repo", GRID)
-    succeeds(repo, "dvc", "repro")
-    commit(repo, "tiny run")
-    return repo
-
-
-def commit(repo: Path, message: str) -> None:
-    succeeds(repo, "git", "add", "-A")
-    succeeds(repo, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
-
-
 def restore(repo: Path) -> None:
-    """Back to the committed run: params, strategies and outputs as the fixture left them."""
+    """Back to the committed run: params, strategies and outputs as the copy came."""
     succeeds(repo, "git", "checkout", "--", ".")
     succeeds(repo, "git", "clean", "-fdq", "strategies")
-
-
-@pytest.fixture(autouse=True)
-def restored(repo):
-    """Each test starts from the committed run, whatever the one before it left."""
-    yield
-    restore(repo)
 
 
 def test_a_misspelled_params_key_is_refused_not_ignored(repo):
@@ -140,7 +97,7 @@ def test_a_strategy_that_misses_its_target_is_refused_naming_it(repo):
     subset = ("-S", "strategy=probes.subset:strategy")
     line = refused(repo, "dvc", "exp", "run", "prune", *subset, passing=("resolve",))
     assert line.startswith(
-        "error: strategy 'probes.subset:strategy', cell c32-s0: score 'subset' leaves out "
+        "error: strategy 'probes.subset:strategy', cell c2-s0: score 'subset' leaves out "
         "'conv2.weight': it must score every prunable weight (conv1.weight, conv2.weight, "
     )
     restore(repo)
@@ -165,7 +122,7 @@ def test_sys_exit_in_strategy_code_never_exits_0(repo):
     edit_params(repo, strategy="probes.exiting:strategy")
     line = refused(repo, "dvc", "repro", "prune", passing=("resolve",))
     assert line == (
-        "error: strategy 'probes.exiting:strategy', cell c32-s0: score 'exiting' raised "
+        "error: strategy 'probes.exiting:strategy', cell c2-s0: score 'exiting' raised "
         "SystemExit: it called sys.exit()"
     )
     assert cell_bytes(repo / MASKS) == masks
@@ -174,7 +131,7 @@ def test_sys_exit_in_strategy_code_never_exits_0(repo):
 def test_a_cell_with_valid_digests_but_broken_content_names_the_folder_to_delete(repo):
     """Finding 7: finetune refused such a cell forever and said to run `dvc repro`, which
     changed nothing; deleting the cell's folder recovers."""
-    store, cell = CellStore(repo / MASKS), Cell(32.0, 0)
+    store, cell = CellStore(repo / MASKS), Cell(2.0, 0)
     folder = store.path(cell)
     masks_file, layers = folder / "masks.safetensors", (folder / "layers.csv").read_bytes()
     original, tensors = masks_file.read_bytes(), load_file(masks_file)
@@ -184,9 +141,9 @@ def test_a_cell_with_valid_digests_but_broken_content_names_the_folder_to_delete
         (staging / "layers.csv").write_bytes(layers)
     line = refused(repo, "dvc", "repro", "finetune", passing=("prune",))
     assert line == (
-        f"error: mask file {MASKS}/c32-s0/masks.safetensors has no valid 'prunebench' JSON "
+        f"error: mask file {MASKS}/c2-s0/masks.safetensors has no valid 'prunebench' JSON "
         "metadata; the cell matches the digests it was written with, so a re-run keeps it: "
-        f"delete {MASKS}/c32-s0 and run `dvc repro` to recompute it"
+        f"delete {MASKS}/c2-s0 and run `dvc repro` to recompute it"
     )
     shutil.rmtree(folder)
     succeeds(repo, "dvc", "repro", "prune")

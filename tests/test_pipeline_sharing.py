@@ -1,29 +1,15 @@
-"""Experiments and a team's remote, on the tiny grid: `dvc exp run` with another strategy and
-`dvc metrics diff`; results pushed, pulled and reused, never recomputed.
+"""A team's remote, on the tiny grid: results pushed, pulled and reused, never recomputed.
 
-Each test gets its own copy of the session's finished run (``repo``, see ``pipeline_repo``).
+The test gets its own copy of the session's finished run (``repo``, see ``pipeline_repo``).
+`dvc exp run` with another strategy and `dvc metrics diff` are in test_verdicts_pipeline.py,
+whose grid has the matched controls an experiment must recompute too.
 """
-
-import json
 
 import pytest
 from params_edit import edit_params
 from pipeline_repo import cell_files, commit, ran, sh
 
 pytestmark = pytest.mark.slow  # real dvc on the tiny grid
-
-
-def test_exp_run_with_another_strategy_recomputes_no_baseline_and_metrics_diff_shows_it(repo):
-    result = sh(repo, "dvc", "exp", "run", "-S", "strategy=layer_mag")
-    stages = ran(result.stdout)
-    assert {"prune", "finetune", "evaluate", "aggregate"} <= stages
-    assert not any("@" in stage for stage in stages), "a baseline was recomputed"
-    diff = sh(repo, "dvc", "metrics", "diff", "--json").stdout
-    changes = json.loads(diff)["results/summary.json"]
-    assert "top1.c4" in changes and "curve.top1" in changes
-    # The evaluated method is now a baseline name too: no list syntax, and it still runs.
-    result = sh(repo, "dvc", "exp", "run", "-S", "strategy=random")
-    assert not any("@" in stage for stage in ran(result.stdout))
 
 
 def test_remote_round_trip_recomputes_nothing_pulled(repo, tmp_path):

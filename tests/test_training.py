@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from prunebench.benchmarks.pretrained import fetch_published, load_state_dict_strict
 from prunebench.benchmarks.registry import BENCHMARKS
 from prunebench.foundations.errors import PrunebenchError
 from prunebench.measurement.accuracy import evaluate
@@ -18,13 +19,15 @@ from prunebench.training.loop import Recipe, _train_epoch, pretrain, train
 CPU = torch.device("cpu")
 
 
-def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample):
+def test_default_pretraining_recipe_reaches_85_percent_on_the_sample(sample, tmp_path):
+    # The recipe makes exactly the published weights (test_pretrained's slow test re-runs
+    # scripts/publish_pretrained.py and compares their sha256), so their top-1 is the recipe's,
+    # read here without the two minutes of training that make them.
     benchmark = BENCHMARKS["fashion_mnist_sample_lenet5"]
     model = create_model(benchmark.model, sample.info.num_classes)
-    result = train(model, sample, benchmark.pretrain, seed=0, device=CPU)
+    load_state_dict_strict(model, fetch_published(benchmark.pretrained, None, tmp_path))
     test = evaluate(model, sample.batches("test", batch_size=1000), CPU)
     assert test.top1 >= 0.85
-    assert result.best_validation_top1 == max(row["validation_top1"] for row in result.history)
 
 
 def test_pretraining_is_reproducible_from_its_seed_alone(sample):
@@ -69,6 +72,7 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(sample):
     result = train(model, sample, recipe, seed=0, device=CPU)
     assert result.epochs_run == 3
     assert result.best_epoch == 1
+    assert result.best_validation_top1 == max(row["validation_top1"] for row in result.history)
 
 
 def test_non_finite_loss_is_one_clear_error(sample):
