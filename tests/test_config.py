@@ -239,3 +239,34 @@ def test_latency_times_the_named_seeds_or_every_seed():
 def test_every_resolved_config_survives_its_json_round_trip():
     for stage, config in resolve(parse_params(with_changes(DEFAULT, strategy="imp"))).items():
         assert type(config).from_json(config.to_json()) == config, stage
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"initial_models": [0, 7]}, "initial model 7 of benchmark 'fashion_mnist_sample_lenet5' "
+         "is not published; valid choices: 0, 1, 2 \\(or pretrained.train: true pretrains "
+         "initial model k"),
+        ({"initial_models": [1, 2]}, "including 0 .* got \\[1, 2\\]; valid choices: 0, 1, 2$"),
+        ({"initial_models": [0, 0]}, "initial_models must be a list of distinct initial models"),
+        ({"initial_models": 2}, "initial_models must be a list of distinct initial models"),
+        ({"initial_models": [0, True]}, "initial_models must be a list of distinct initial"),
+        ({"benchmark": "mnist_lenet5", "initial_models": [0, 1]},
+         "initial model 1 does not exist for benchmark 'mnist_lenet5': it starts from weights "
+         "published by others \\(shrinkbench_mnist_lenet5\\), one training run, so it has one "
+         "initial model; valid choices: 0$"),
+        ({"benchmark": "imagenet_resnet18", "initial_models": [0, 2]},
+         "initial model 2 does not exist .* valid choices: 0$"),
+    ],
+)  # fmt: skip
+def test_initial_models_the_run_cannot_start_from_are_refused(changes, message):
+    with pytest.raises(PrunebenchError, match=message):
+        parse_params(with_changes(DEFAULT, **changes))
+
+
+def test_published_initial_models_and_our_own_pretrained_ones_are_valid():
+    assert parse_params(DEFAULT).initial_models == [0]
+    assert parse_params(with_changes(DEFAULT, initial_models=[0, 1, 2])).initial_models == [0, 1, 2]
+    # Pretraining our own makes initial model k from seed pretrained.seed + k: any k.
+    trained = with_changes(DEFAULT, initial_models=[0, 5], pretrained__train=True)
+    assert parse_params(trained).initial_models == [0, 5]
