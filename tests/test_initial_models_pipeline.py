@@ -17,6 +17,7 @@ METHODS = ("strategy", "baselines/random")
 
 def test_adding_an_initial_model_computes_only_its_cells(repo):
     before = cell_files(repo)
+    results = file_digests(repo / "results")
     untouched = {
         root: file_digests(repo / root)
         for root in ("models/strategy", "models/baselines", "results/cells", "results/latency")
@@ -56,3 +57,13 @@ def test_adding_an_initial_model_computes_only_its_cells(repo):
     assert "## Initial models" in report
     assert "holds on every initial model" in report
     assert "| **global_mag** (evaluated) | 1 |" in report
+    figures = repo / "results/figures"
+    assert (figures / "top1_vs_compression_i0.png").is_file()
+    assert (figures / "top1_vs_compression_i1.png").is_file()
+
+    # Back to one initial model: its cells go, and the results are the run's as they were.
+    edit_params(repo, initial_models=[0])
+    sh(repo, "dvc", "repro")
+    assert set(cell_files(repo)) == set(before)
+    assert not (repo / "models/pretrained/i1").exists()
+    assert file_digests(repo / "results") == results

@@ -24,7 +24,7 @@ without them the report says that no timings exist.
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,8 @@ OUTPUTS = (
     PLOTS,
 )
 """What aggregate writes under ``results/`` (its ``outs`` in dvc.yaml)."""
+INITIAL_MODEL_FIGURE = "top1_vs_compression_i{}.png"
+"""Top-1 against compression from one initial model, in a run of several."""
 STAGING = "aggregate"
 """``results/.aggregate.partial-PID``: where :func:`write` stages the outputs (hidden)."""
 
@@ -444,6 +446,18 @@ def compute(
                 plot_accuracy, table, control, methods=methods, setup=setup, x=axis, metric=metric
             )
             figures[f"{metric} against {axis}"] = name
+    # With several initial models, the curves from each one (Blalock et al. 2020, Figure 8).
+    several = loaded.controls if loaded.others else {}
+    for initial_model, record in several.items():
+        name = f"{FIGURES}/{INITIAL_MODEL_FIGURE.format(initial_model)}"
+        outputs.figures[name] = partial(
+            plot_accuracy,
+            table[table["initial_model"] == initial_model],
+            record,
+            methods=methods,
+            setup=replace(setup, model=f"{setup.model} (initial model {initial_model})"),
+        )
+        figures[f"top1 against compression, initial model {initial_model}"] = name
     speed_figure = f"{FIGURES}/{FIGURE_NAME}"
     if speed is not None:
         outputs.tables[LATENCY_TABLE] = speed.table
@@ -535,7 +549,14 @@ def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Pat
     }
     loaded = load(methods, results, others)
     check(loaded)
-    write(compute(config, methods, loaded, source=source, data=data), results)
+    outputs = compute(config, methods, loaded, source=source, data=data)
+    # An earlier run's figures of initial models this run does not have would contradict it.
+    outputs.absent += [
+        name
+        for path in sorted((results / FIGURES).glob(INITIAL_MODEL_FIGURE.format("*")))
+        if (name := f"{FIGURES}/{path.name}") not in outputs.figures
+    ]
+    write(outputs, results)
 
 
 def _write_csv(path: Path, frame: "pd.DataFrame") -> None:
