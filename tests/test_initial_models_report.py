@@ -60,6 +60,10 @@ def test_a_run_of_two_initial_models_pairs_on_initial_model_and_seed(tmp_path):
     report = (results / "report.md").read_text()
     section = report.split("## Initial models", 1)[1].split("\n## ", 1)[0]
     assert "from each of 2 initial models (0, 1)" in section
+    assert (
+        "paired over (initial model, seed) for initial models 0, 1 and seeds 0, 1, 2 (n = 6)"
+        in report
+    )
     # Every method moved alike, so every verdict is the same on each initial model.
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     verdicts = [row for row in rows[1:] if row.count("|") == 6]
