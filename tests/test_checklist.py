@@ -321,3 +321,21 @@ def test_render_checklist_is_markdown_with_legend_and_group_headings():
 def test_a_checklist_item_refuses_an_unknown_status():
     with pytest.raises(ValueError, match="status"):
         ChecklistItem("The method", "x", "ticked", "y")
+
+
+def test_several_initial_models_meet_the_item_on_separate_initialisations():
+    from prunebench.reporting.checklist import InitialModelEvidence
+
+    one = _item(checklist(FULL), 2, 2)
+    assert one.status == "not met" and "one pretrained model" in one.evidence
+    several = InitialModelEvidence(
+        initial_models=[0, 1, 2], references=["random", "global_mag"], holding=["random"]
+    )
+    item = _item(checklist(dataclasses.replace(FULL, initial_models=several)), 2, 2)
+    assert item.status == "met"
+    assert "3 seeds from each of 3 initial models (0, 1, 2)" in item.evidence
+    assert "the verdict against 1 of 2 baselines holds on every initial model" in item.evidence
+    assert "(not: global_mag)" in item.evidence
+    # Too few seeds stay too few, however many initial models.
+    few = dataclasses.replace(FULL, initial_models=several, seeds_per_point=2)
+    assert _item(checklist(few), 2, 2).status == "not met"

@@ -239,3 +239,61 @@ def test_latency_times_the_named_seeds_or_every_seed():
 def test_every_resolved_config_survives_its_json_round_trip():
     for stage, config in resolve(parse_params(with_changes(DEFAULT, strategy="imp"))).items():
         assert type(config).from_json(config.to_json()) == config, stage
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"initial_models": [0, 7]}, "initial model 7 of benchmark 'fashion_mnist_sample_lenet5' "
+         "is not published; valid choices: 0, 1, 2 \\(or pretrained.train: true pretrains "
+         "initial model k"),
+        ({"initial_models": [1, 2]}, "including 0 .* got \\[1, 2\\]; valid choices: 0, 1, 2$"),
+        ({"initial_models": [0, 0]}, "initial_models must be a list of distinct initial models"),
+        ({"initial_models": 2}, "initial_models must be a list of distinct initial models"),
+        ({"initial_models": [0, True]}, "initial_models must be a list of distinct initial"),
+        ({"benchmark": "mnist_lenet5", "initial_models": [0, 1]},
+         "initial model 1 does not exist for benchmark 'mnist_lenet5': it starts from weights "
+         "published by others \\(shrinkbench_mnist_lenet5\\), one training run, so it has one "
+         "initial model; valid choices: 0$"),
+        ({"benchmark": "imagenet_resnet18", "initial_models": [0, 2]},
+         "initial model 2 does not exist .* valid choices: 0$"),
+    ],
+)  # fmt: skip
+def test_initial_models_the_run_cannot_start_from_are_refused(changes, message):
+    with pytest.raises(PrunebenchError, match=message):
+        parse_params(with_changes(DEFAULT, **changes))
+
+
+def test_published_initial_models_and_our_own_pretrained_ones_are_valid():
+    assert parse_params(DEFAULT).initial_models == [0]
+    assert parse_params(with_changes(DEFAULT, initial_models=[0, 1, 2])).initial_models == [0, 1, 2]
+    # Pretraining our own makes initial model k from seed pretrained.seed + k: any k.
+    trained = with_changes(DEFAULT, initial_models=[0, 5], pretrained__train=True)
+    assert parse_params(trained).initial_models == [0, 5]
+
+
+def test_initial_model_0_keeps_its_cell_names_and_the_others_are_prefixed():
+    assert Cell(2, 0).name == "c2-s0"  # the committed default run's cells are unchanged
+    assert Cell(2.5, 3, 1).name == "i1-c2.5-s3"
+    for cell in (Cell(2, 0), Cell(2.5, 3, 1), Cell(32, 4, 12)):
+        assert Cell.from_name(cell.name) == cell
+    cells = grid([2, 4], [0, 1], [0, 1])
+    assert len(cells) == 8
+    # Initial model 0's cells keep the order they always had.
+    assert [c for c in cells if c.initial_model == 0] == grid([2, 4], [0, 1])
+
+
+def test_several_initial_models_reach_the_stages_that_need_them_and_one_reads_as_before():
+    from prunebench.pipeline.configs import grid_initial_models
+
+    one = resolve(parse_params(DEFAULT))
+    assert (
+        "initial_models" not in one.prune.to_json()
+    )  # the committed resolved files stay as they are
+    assert grid_initial_models(one.prune) == [0]
+    several = resolve(parse_params(with_changes(DEFAULT, initial_models=[0, 2])))
+    for config in (several.fetch_pretrained, several.prune, several.aggregate):
+        assert grid_initial_models(config) == [0, 2]
+    # A cell's inputs are not the grid: adding an initial model changes no cell of the others.
+    assert several.prune.cell_inputs() == one.prune.cell_inputs()
+    assert several.finetune == one.finetune and several.evaluate == one.evaluate

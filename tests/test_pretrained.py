@@ -393,3 +393,23 @@ def test_the_published_default_model_is_what_the_pipeline_pretraining_makes(tmp_
     assert made["sha256"] == published["sha256"]
     assert made["data_sha256"] == published["data_sha256"]
     assert sha256_file(tmp_path / f"{benchmark}.safetensors") == published["sha256"]
+
+
+def test_initial_models_of_our_benchmarks_are_registered_each_with_its_own_seed() -> None:
+    import prunebench.benchmarks.pretrained as pretrained
+
+    source = "prunebench_fashion_mnist_sample_lenet5"
+    assert pretrained.published_initial_models(source) == [0, 1, 2]
+    assert pretrained.initial_model_source(source, 0) == source  # the default run's name stays
+    digests = set()
+    for initial_model in (0, 1, 2):
+        record = pretrained.bundled_record("fashion_mnist_sample_lenet5", initial_model)
+        name = pretrained.initial_model_source(source, initial_model)
+        assert PRETRAINED[name].sha256 == record["sha256"]
+        assert record["seed"] == initial_model  # initial model k: pretrained from seed k
+        assert record.get("initial_model", 0) == initial_model
+        digests.add(record["sha256"])
+    assert len(digests) == 3
+    # Weights published by others are one training run: one initial model.
+    assert pretrained.published_initial_models("shrinkbench_mnist_lenet5") == [0]
+    assert pretrained.published_initial_models("torchvision_imagenet_resnet18") == [0]

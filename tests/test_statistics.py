@@ -335,3 +335,61 @@ def test_named_families_are_adjusted_apart_from_the_baselines():
         if comparison.family.endswith("points"):
             assert comparison.p_holm < joint[(comparison.reference, comparison.point)]
             assert comparison.p_holm == pytest.approx(min(1.0, 2 * comparison.p_value))
+
+
+# t_{0.975, 3}: the two-sided 95% quantile for 3 degrees of freedom (3.182 in printed t tables).
+T_975_DF3 = 3.182446305284263
+
+
+def runs(top1: dict[tuple[float, int, int], float]) -> pd.DataFrame:
+    """A result frame from {(target_compression, initial_model, seed): top1}."""
+    return pd.DataFrame(
+        [
+            {"target_compression": t, "initial_model": i, "seed": s, "top1": value}
+            for (t, i, s), value in top1.items()
+        ]
+    )
+
+
+def test_with_several_initial_models_a_pair_is_one_initial_model_and_seed():
+    # Two initial models x two seeds at two targets. The same seed from two initial models is
+    # two runs: pairing on the seed alone would put each run beside two others.
+    ours = runs({
+        (2, 0, 0): 0.85, (2, 0, 1): 0.86, (2, 1, 0): 0.88, (2, 1, 1): 0.89,
+        (4, 0, 0): 0.80, (4, 0, 1): 0.80, (4, 1, 0): 0.84, (4, 1, 1): 0.84,
+    })  # fmt: skip
+    theirs = runs({
+        (2, 0, 0): 0.84, (2, 0, 1): 0.83, (2, 1, 0): 0.86, (2, 1, 1): 0.85,
+        (4, 0, 0): 0.80, (4, 0, 1): 0.79, (4, 1, 0): 0.82, (4, 1, 1): 0.84,
+    })  # fmt: skip
+    # Each run of ours against its own initial model's control.
+    controls = {0: 0.80, 1: 0.90}
+    result = {(c.reference, c.point): c for c in compare(ours, {"ref": theirs}, controls)}
+
+    # c2: differences 0.01, 0.03, 0.02, 0.04 over the pairs (0,0), (0,1), (1,0), (1,1).
+    at2 = result[("ref", "c2")]
+    assert at2.n_pairs == 4
+    assert at2.delta == pytest.approx(0.025)
+    sd = math.sqrt((0.015**2 + 0.005**2 + 0.005**2 + 0.015**2) / 3)
+    assert at2.sd == pytest.approx(sd)
+    half = T_975_DF3 * sd / 2
+    assert (at2.ci_low, at2.ci_high) == (pytest.approx(0.025 - half), pytest.approx(0.025 + half))
+
+    # Across the curve (two targets, log2 width 1: the mean of the two), per pair:
+    # (0,0) 0.825 - 0.82, (0,1) 0.83 - 0.81, (1,0) 0.86 - 0.84, (1,1) 0.865 - 0.845.
+    auc = result[("ref", "auc")]
+    assert auc.n_pairs == 4
+    assert auc.delta == pytest.approx((0.005 + 0.02 + 0.02 + 0.02) / 4)
+
+    # Against the control, each run's own: c2 changes 0.05, 0.06, -0.02, -0.01 (mean 0.02), not
+    # 0.05, 0.06, 0.08, 0.09 as initial model 0's control alone would give.
+    assert result[("control", "c2")].delta == pytest.approx(0.02)
+    assert result[("control", "c2")].n_pairs == 4
+    # The curve average per run: 0.825, 0.83 (control 0.80); 0.86, 0.865 (control 0.90).
+    assert result[("control", "auc")].delta == pytest.approx((0.025 + 0.03 - 0.04 - 0.035) / 4)
+
+
+def test_a_run_without_its_initial_models_control_is_refused():
+    ours = runs({(2, 0, 0): 0.85, (2, 1, 0): 0.88, (4, 0, 0): 0.8, (4, 1, 0): 0.8})
+    with pytest.raises(PrunebenchError, match="no control top-1 for initial model 1"):
+        compare(ours, {}, {0: 0.8})

@@ -181,32 +181,81 @@ for _model, _file in _TORCHVISION_FILES.items():
 # Our own weights, for the benchmarks whose model we train, so that every machine starts from the
 # same initial model (docs/design.md, "Reproducibility"). They ship in the package beside a JSON
 # of their sha256, the recipe, seed, data digest and machine that produced them;
-# ``scripts/publish_pretrained.py`` makes both.
+# ``scripts/publish_pretrained.py`` makes both. A benchmark has several initial models, each
+# pretrained from its own seed (the paper's Figure 8: the initial model moves the curves):
+# initial model 0 is ``<benchmark>.safetensors``, registered as ``prunebench_<benchmark>``;
+# initial model k >= 1 is ``<benchmark>-i<k>.safetensors``, registered as
+# ``prunebench_<benchmark>-i<k>``.
 BUNDLED_DIR = Path(__file__).resolve().parent / "weights"
 BUNDLED = ("fashion_mnist_sample_lenet5", "fashion_mnist_lenet5")
 
 
-def bundled_record(benchmark: str) -> dict:
+def initial_model_stem(stem: str, initial_model: int) -> str:
+    """The name of initial model ``initial_model`` of ``stem`` (a file stem or a registry name).
+
+    Initial model 0 keeps the name the weights had before there were several, so the default run
+    and its cached cells are unchanged.
+
+    Example::
+
+        >>> initial_model_stem("prunebench_fashion_mnist_lenet5", 2)
+        'prunebench_fashion_mnist_lenet5-i2'
+    """
+    return stem if initial_model == 0 else f"{stem}-i{initial_model}"
+
+
+def bundled_record(benchmark: str, initial_model: int = 0) -> dict:
     """The JSON record published beside the bundled weights of ``benchmark``."""
     import json
 
-    return json.loads((BUNDLED_DIR / f"{benchmark}.json").read_text())
+    return json.loads(
+        (BUNDLED_DIR / f"{initial_model_stem(benchmark, initial_model)}.json").read_text()
+    )
 
+
+def _bundled_initial_models(benchmark: str) -> list[int]:
+    """The initial models of ``benchmark`` that ship in the package, in order, without gaps."""
+    found = []
+    while (BUNDLED_DIR / f"{initial_model_stem(benchmark, len(found))}.json").is_file():
+        found.append(len(found))
+    return found
+
+
+INITIAL_MODELS: dict[str, list[int]] = {}
+"""The published initial models of each registered source with more than one (by source name)."""
 
 for _benchmark in BUNDLED:
-    if (BUNDLED_DIR / f"{_benchmark}.json").is_file():
-        _record = bundled_record(_benchmark)
+    for _initial_model in _bundled_initial_models(_benchmark):
+        _record = bundled_record(_benchmark, _initial_model)
+        _name = initial_model_stem(f"prunebench_{_benchmark}", _initial_model)
         PRETRAINED.add(
-            f"prunebench_{_benchmark}",
+            _name,
             WeightSource(
                 model=_record["model"],
                 num_classes=_record["num_classes"],
                 url=None,
-                path=f"{_benchmark}.safetensors",
+                path=f"{initial_model_stem(_benchmark, _initial_model)}.safetensors",
                 sha256=_record["sha256"],
                 convert=convert_plain,
             ),
         )
+        INITIAL_MODELS.setdefault(f"prunebench_{_benchmark}", []).append(_initial_model)
+
+
+def published_initial_models(source: str) -> list[int]:
+    """Which initial models the published source ``source`` offers: ``[0, 1, ...]``.
+
+    Weights published by others (ShrinkBench's, torchvision's) are one initial model, ``[0]``.
+    """
+    PRETRAINED[source]  # an unknown source is refused, naming the valid ones
+    return INITIAL_MODELS.get(source, [0])
+
+
+def initial_model_source(source: str, initial_model: int) -> str:
+    """The registry name of initial model ``initial_model`` of the published ``source``."""
+    name = initial_model_stem(source, initial_model)
+    PRETRAINED[name]
+    return name
 
 
 def _check_digest(file: Path | str, expected: str, actual: str) -> None:

@@ -1,4 +1,4 @@
-"""The strategy x compression x seed grid, and a directory of finished, verified cells.
+"""The strategy x compression x seed x initial model grid, and a directory of verified cells.
 
 DVC decides *which stage* must run; a stage that covers many cells then uses a :class:`CellStore`
 to redo only the cells whose inputs changed (:func:`run_cells`). Each cell is a subdirectory
@@ -43,19 +43,30 @@ def compression_label(compression: float) -> str:
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One operating point of one method: a target compression and a seed."""
+    """One operating point of one method: a target compression and a seed, from an initial model.
+
+    Initial model 0's cells keep the names they had before the initial model was a factor of the
+    grid (``c2-s0``), so a run of one initial model is the one it always was; initial model k's are
+    ``i<k>-c2-s0``. The field order keeps initial model 0's cells in their old sort order.
+    """
 
     compression: float
     seed: int
+    initial_model: int = 0
 
     @property
     def name(self) -> str:
-        return f"c{compression_label(self.compression)}-s{self.seed}"
+        name = f"c{compression_label(self.compression)}-s{self.seed}"
+        return name if self.initial_model == 0 else f"i{self.initial_model}-{name}"
 
     @classmethod
     def from_name(cls, name: str) -> "Cell":
+        initial_model = 0
+        if name.startswith("i"):
+            prefix, name = name.split("-", 1)
+            initial_model = int(prefix.removeprefix("i"))
         compression, seed = name.removeprefix("c").split("-s")
-        return cls(float(compression), int(seed))
+        return cls(float(compression), int(seed), initial_model)
 
 
 def validate_grid(compressions: object, seeds: object) -> None:
@@ -103,8 +114,13 @@ def _parses_as_number(text: str) -> bool:
     return True
 
 
-def grid(compressions: Iterable[float], seeds: Iterable[int]) -> list[Cell]:
-    return sorted(Cell(float(c), int(s)) for c in compressions for s in seeds)
+def grid(
+    compressions: Iterable[float], seeds: Iterable[int], initial_models: Iterable[int] = (0,)
+) -> list[Cell]:
+    """Every (compression, seed) cell from every initial model, sorted."""
+    return sorted(
+        Cell(float(c), int(s), int(i)) for c in compressions for s in seeds for i in initial_models
+    )
 
 
 def tree_digest(paths: Iterable[Path]) -> str:

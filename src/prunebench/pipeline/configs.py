@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunebench.foundations.taxonomy import Allocation, PruningSchedule, Structure
-from prunebench.foundations.typed import Record
+from prunebench.foundations.typed import OMIT_IF_NONE, Record
 from prunebench.training.recipe import Recipe
 
 
@@ -46,7 +46,11 @@ class FetchPretrainedConfig(StageConfig):
     """Registry name of the published weights; None: train our own with ``recipe``."""
     mirror: str | None
     seed: int | None
+    """Seed of our own pretraining: initial model k is pretrained from ``seed + k``."""
     recipe: Recipe | None
+    initial_models: list[int] | None = field(default=None, metadata=OMIT_IF_NONE)
+    """The initial models of the grid (params ``initial_models``); None: initial model 0 alone,
+    left out of the file so that a run of one initial model reads as it always did."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,16 @@ class PruneConfig(StageConfig):
     include_classifier: bool
     score_batches: int
     score_batch_size: int
+    initial_models: list[int] | None = field(default=None, metadata=OMIT_IF_NONE)
+    """The initial models of the grid (params ``initial_models``); None: initial model 0 alone,
+    left out of the file so that a run of one initial model reads as it always did."""
 
     def cell_inputs(self) -> dict[str, Any]:
         """What one cell depends on: these inputs less the grid (the cell is its own point)."""
         return {
             key: value
             for key, value in self.to_json().items()
-            if key not in ("compressions", "seeds")
+            if key not in ("compressions", "seeds", "initial_models")
         }
 
 
@@ -137,6 +144,9 @@ class AggregateConfig(StageConfig):
     methods: dict[str, MethodProperties]
     """Every method of the run by name, matched controls included."""
     evaluation_batch_size: int
+    initial_models: list[int] | None = field(default=None, metadata=OMIT_IF_NONE)
+    """The initial models of the grid (params ``initial_models``); None: initial model 0 alone,
+    left out of the file so that a run of one initial model reads as it always did."""
 
 
 @dataclass(frozen=True)
@@ -153,3 +163,8 @@ class LeaderboardConfig(StageConfig):
     finetune: Recipe
     equal_budget: bool
     evaluation_batch_size: int
+
+
+def grid_initial_models(config: FetchPretrainedConfig | PruneConfig | AggregateConfig) -> list[int]:
+    """The initial models of ``config``'s grid: ``[0]`` unless params chose several."""
+    return list(config.initial_models or [0])

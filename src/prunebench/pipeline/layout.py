@@ -39,7 +39,11 @@ DATA_SPLITS = Path("data/splits")
 MODELS = Path("models")
 PRETRAINED = MODELS / "pretrained"
 PRETRAINED_MODEL = PRETRAINED / MODEL_FILE
+"""Initial model 0's weights (:func:`initial_model_file`: the others')."""
 PRETRAINED_SOURCE = PRETRAINED / "source.json"
+INITIAL_CONTROL = "control.json"
+"""The control's metrics record of initial model k >= 1, beside its weights (initial model 0's
+is ``results/control.json``, committed with the default run)."""
 RESULTS = Path("results")
 CONTROL_METRICS = RESULTS / "control.json"
 """The unpruned control's metrics record."""
@@ -109,6 +113,19 @@ def masks_folder(folder: str, models: Path = MODELS) -> Path:
 def finetuned_folder(folder: str, models: Path = MODELS) -> Path:
     """Where the finetune stage writes a method's cells."""
     return models / folder / "finetuned"
+
+
+def initial_model_folder(initial_model: int, pretrained: Path = PRETRAINED) -> Path:
+    """Where fetch_pretrained writes initial model ``initial_model``: ``models/pretrained`` for
+    initial model 0 (the default run's path, unchanged), ``models/pretrained/i<k>`` for the others.
+    Inside the one output folder, so DVC tracks every initial model as it always tracked one."""
+    return pretrained if initial_model == 0 else pretrained / f"i{initial_model}"
+
+
+def initial_model_file(model: Path, initial_model: int) -> Path:
+    """The weights of initial model ``initial_model``, given ``model``: initial model 0's file
+    (``models/pretrained/model.safetensors``, what the per-cell stages are passed)."""
+    return initial_model_folder(initial_model, model.parent) / model.name
 
 
 def resolved_file(stage: str, resolved: Path = RESOLVED) -> Path:

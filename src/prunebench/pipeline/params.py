@@ -89,6 +89,8 @@ class Params:
     evaluate: EvaluateParams
     latency: LatencyParams = field(default_factory=LatencyParams)
     equal_budget: bool = False  # one-shot methods finetune as many rounds as the iterative ones
+    # Which initial models the grid starts from (a factor like the seed); 0 is the default run's.
+    initial_models: list[int] = field(default_factory=lambda: [0])
 
     @property
     def methods(self) -> list[str]:
@@ -98,7 +100,7 @@ class Params:
 
 REQUIRED = ("benchmark", "strategy", "baselines", "matched_controls", "compressions", "seeds")
 SECTIONS = ("data", "pretrained", "prune", "finetune", "evaluate", "latency")
-OPTIONAL = ("equal_budget",)
+OPTIONAL = ("equal_budget", "initial_models")
 
 
 def parse_params(raw: object) -> Params:
@@ -154,6 +156,7 @@ def parse_params(raw: object) -> Params:
         evaluate=from_mapping(EvaluateParams, raw.get("evaluate"), "evaluate"),
         latency=from_mapping(LatencyParams, raw.get("latency"), "latency"),
         equal_budget=raw.get("equal_budget", False),
+        initial_models=raw.get("initial_models", [0]),
     )
     if not isinstance(params.equal_budget, bool):
         raise PrunebenchError(f"equal_budget must be true or false, got {params.equal_budget!r}")
@@ -178,6 +181,7 @@ def parse_params(raw: object) -> Params:
     if params.evaluate.batch_size < 1:
         raise PrunebenchError("evaluate.batch_size must be >= 1")
     _check_latency(params.latency, params.seeds)
+    _check_initial_models(params, benchmark.pretrained)
     if params.data.validation_size is not None and params.data.validation_size < 1:
         raise PrunebenchError("data.validation_size must be >= 1 (or null: the benchmark's)")
     if params.pretrained.seed < 0 or params.data.split_seed < 0:
@@ -215,6 +219,49 @@ def _check_latency(latency: LatencyParams, seeds: list[int]) -> None:
         raise PrunebenchError(
             f"latency.seeds must be null (every seed) or distinct seeds of the run, got "
             f"{timed!r}; valid seeds: {valid}"
+        )
+
+
+def _check_initial_models(params: Params, published: str | None) -> None:
+    """Refuse ``initial_models`` naming an initial model the run cannot start from, in one line.
+
+    Published weights are the initial models that ship (ours: ``scripts/publish_pretrained.py``
+    makes initial model k from seed k); weights published by others (ShrinkBench's,
+    torchvision's) are one training run, so one initial model. Pretraining our own
+    (``pretrained.train``, or a benchmark without published weights) makes initial model k from
+    seed ``pretrained.seed + k``, so any k is valid there.
+    """
+    from prunebench.benchmarks.pretrained import INITIAL_MODELS, published_initial_models
+
+    chosen = params.initial_models
+    trains = params.pretrained.train or published is None
+    valid = [0] if trains else published_initial_models(published)
+    choices = "0, 1, 2, ... (each pretrained here)" if trains else ", ".join(map(str, valid))
+    malformed = (
+        not isinstance(chosen, list)
+        or not chosen
+        or any(isinstance(k, bool) or not isinstance(k, int) or k < 0 for k in chosen)
+        or len(set(chosen)) != len(chosen)
+    )
+    if malformed or 0 not in chosen:
+        raise PrunebenchError(
+            f"initial_models must be a list of distinct initial models including 0 (the one "
+            f"every run shares), got {chosen!r}; valid choices: {choices}"
+        )
+    if trains:
+        return
+    unpublished = [k for k in chosen if k not in valid]
+    if unpublished and published not in INITIAL_MODELS:
+        raise PrunebenchError(
+            f"initial model {unpublished[0]} does not exist for benchmark {params.benchmark!r}: "
+            f"it starts from weights published by others ({published}), one training run, so "
+            "it has one initial model; valid choices: 0"
+        )
+    if unpublished:
+        raise PrunebenchError(
+            f"initial model {unpublished[0]} of benchmark {params.benchmark!r} is not published; "
+            f"valid choices: {choices} (or pretrained.train: true pretrains initial model k "
+            "from seed pretrained.seed + k)"
         )
 
 
@@ -296,4 +343,7 @@ def leaderboard_params(raw: object, leaderboard: object) -> Params:
         prune = prune | {"options": {}}
     grid = {"compressions": compressions, "seeds": leaderboard["seeds"], "prune": prune}
     methods_as_baselines = {"strategy": methods[0], "baselines": methods, "matched_controls": []}
-    return parse_params(raw | grid | methods_as_baselines)
+    # The leaderboard ranks methods from the default pipeline's initial model alone (its stages
+    # read models/pretrained/model.safetensors): one grid, one footing.
+    one_initial_model = {"initial_models": [0]}
+    return parse_params(raw | grid | methods_as_baselines | one_initial_model)

@@ -135,6 +135,9 @@ class CellMetrics(ModelMetrics):
     budget: Budget
     schedule: PruningSchedule
     inputs: CellInputs
+    initial_model: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    """The initial model it started from, k >= 1 (None: initial model 0, the key left out so that
+    a run of one initial model writes the records it always wrote)."""
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,6 @@ class ControlMetrics(ModelMetrics):
     seed: int
     pretrained: PretrainedSource
     inputs: ControlInputs
+    initial_model: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    """The initial model it started from, k >= 1 (None: initial model 0, the key left out so that
+    a run of one initial model writes the records it always wrote)."""

@@ -108,6 +108,8 @@ def resolve(params: Params) -> ResolvedStages:
     options = method_options(params)
     properties = method_properties(params, options)
     rounds = [find_strategy(method).training_rounds(options[method]) for method in params.methods]
+    # One initial model is left out of the files, which then read as before it was a factor.
+    initial_models = None if params.initial_models == [0] else list(params.initial_models)
     return ResolvedStages(
         fetch_data=FetchDataConfig(
             **names,
@@ -122,6 +124,7 @@ def resolve(params: Params) -> ResolvedStages:
             mirror=params.pretrained.mirror,
             seed=params.pretrained.seed if trains else None,
             recipe=benchmark.pretrain.updated(params.pretrained.recipe) if trains else None,
+            initial_models=initial_models,
         ),
         prune=PruneConfig(
             **names,
@@ -130,6 +133,7 @@ def resolve(params: Params) -> ResolvedStages:
             include_classifier=params.prune.include_classifier,
             score_batches=params.prune.score_batches,
             score_batch_size=params.prune.score_batch_size,
+            initial_models=initial_models,
         ),
         strategy=EvaluatedStrategyConfig(
             strategy=params.strategy, options=properties[params.strategy].options
@@ -153,6 +157,7 @@ def resolve(params: Params) -> ResolvedStages:
             equal_budget=params.equal_budget,
             methods=properties,
             evaluation_batch_size=params.evaluate.batch_size,
+            initial_models=initial_models,
         ),
         latency=LatencyConfig(
             **names,

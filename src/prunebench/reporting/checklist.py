@@ -76,6 +76,20 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True)
+class InitialModelEvidence:
+    """A run from several initial models: which, and on how many the verdicts hold.
+
+    ``references`` are the baselines compared across the curve; ``holding`` those whose verdict
+    (over every initial model, paired on (initial model, seed)) is reached again on each initial
+    model's runs alone.
+    """
+
+    initial_models: Sequence[int]
+    references: Sequence[str]
+    holding: Sequence[str]
+
+
+@dataclass(frozen=True)
 class RunEvidence:
     """What one run shows, in the terms the checklist needs; built by the report from the run.
 
@@ -102,6 +116,8 @@ class RunEvidence:
     environment: Mapping[str, str]
     pretrained: str
     figures: int
+    initial_models: InitialModelEvidence | None = None
+    """Several initial models (params ``initial_models``); None: the run starts from one."""
 
     @property
     def strategy(self) -> str:
@@ -340,6 +356,26 @@ def _raw_accuracy_item(run: RunEvidence) -> ChecklistItem:
 def _seeds_item(run: RunEvidence) -> ChecklistItem:
     text = "Several runs per point, each from its own initialisation and random seed"
     seeds = run.seeds_per_point
+    several = run.initial_models
+    if seeds >= MIN_SEEDS and several is not None and len(several.initial_models) >= 2:
+        listed = ", ".join(str(k) for k in several.initial_models)
+        held = (
+            f"the verdict against {len(several.holding)} of {len(several.references)} baselines "
+            "holds on every initial model"
+            + (
+                f" (not: {', '.join(n for n in several.references if n not in several.holding)})"
+                if len(several.holding) < len(several.references)
+                else ""
+            )
+        )
+        return ChecklistItem(
+            RESULT,
+            text,
+            "met",
+            f"{seeds} seeds from each of {len(several.initial_models)} initial models ({listed}), "
+            "each pretrained from its own seed; every seed draws its own scoring minibatches, "
+            f"random choices and data order; {held} (section Initial models)",
+        )
     if seeds >= MIN_SEEDS:
         # Seeds are met, initialisations are not: every method starts from one pretrained
         # model on purpose (the same footing), so the tick would overstate what was varied.

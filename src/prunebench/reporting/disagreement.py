@@ -94,12 +94,15 @@ def metric_disagreement(cells: pd.DataFrame, methods: Methods | None = None) -> 
     (:attr:`Disagreement.allocation_only`); without it no flip is.
     """
     curves = {method: rows for method, rows in cells.groupby("strategy", sort=True)}
+    # A run is one seed, or one (initial model, seed) in a run of several initial models.
+    replicate = ["initial_model", "seed"] if "initial_model" in cells.columns else ["seed"]
     found = []
     for first, second in combinations(curves, 2):
         per_seed = []
-        for seed in sorted(set(curves[first]["seed"]) & set(curves[second]["seed"])):
-            one = curves[first][curves[first]["seed"] == seed]
-            other = curves[second][curves[second]["seed"] == seed]
+        ones = dict(iter(curves[first].groupby(replicate, sort=True)))
+        others = dict(iter(curves[second].groupby(replicate, sort=True)))
+        for key in sorted(ones.keys() & others.keys()):
+            one, other = ones[key], others[key]
             at_compression = _gap_at_compression(one, other)
             at_speedup = _gap_at_speedup(one, other)
             if at_compression is not None and at_speedup is not None:

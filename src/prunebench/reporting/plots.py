@@ -76,6 +76,8 @@ def curves_data(cells: Sequence[Mapping[str, Any]], strategy: str) -> pd.DataFra
     rows = [
         {
             "compression": cell["target_compression"],
+            # In a run of several initial models, a cell is also its initial model's.
+            **({"initial_model": cell["initial_model"]} if "initial_model" in cell else {}),
             "seed": cell["seed"],
             "epoch": entry["epoch"],
             "train_loss": entry["train_loss"],
@@ -88,4 +90,6 @@ def curves_data(cells: Sequence[Mapping[str, Any]], strategy: str) -> pd.DataFra
     ]
     if not rows:
         raise PrunebenchError(f"no finetuning history for method {strategy!r}")
-    return pd.DataFrame(rows).sort_values(["compression", "seed", "epoch"], ignore_index=True)
+    frame = pd.DataFrame(rows)
+    keys = ["compression", *(["initial_model"] if "initial_model" in frame else []), "seed"]
+    return frame.sort_values([*keys, "epoch"], ignore_index=True)

@@ -3,7 +3,8 @@
 The method under evaluation is compared with each baseline, each matched control and the unpruned
 control: each is the *reference* of its comparisons (``Comparison.reference``; ``"control"`` for
 the unpruned one). A seed fixes the data order for every method, so the evaluated method and a
-reference method at one (target compression, seed) form a *pair*: the seed-to-seed
+reference method at one (target compression, seed) form a *pair* (with several initial models,
+one (target compression, initial model, seed): both started from that model): the seed-to-seed
 variation they share cancels in their difference, and the comparison is a one-sample t on the
 per-pair differences (the paired t test) rather than a two-sample test that would count that
 shared variation as noise.
@@ -56,7 +57,9 @@ BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 CONFIDENCE = 0.95
 ALPHA = 0.05
 """The family-wise error rate a verdict is held to."""
-PAIR_KEYS = ["target_compression", "seed"]
+REPLICATE = ["initial_model", "seed"]
+"""What makes one run of a point: its seed, and its initial model where the grid has several."""
+PAIR_KEYS = ["target_compression", *REPLICATE]
 AUC = "auc"
 CONTROL = "control"
 
@@ -194,7 +197,7 @@ def curve_area(top1_by_target: Mapping[float, float]) -> float:
 def compare(
     evaluated: pd.DataFrame,
     references: Mapping[str, pd.DataFrame],
-    control_top1: float | None,
+    control_top1: float | Mapping[int, float] | None,
     *,
     alpha: float = ALPHA,
     family_names: Mapping[str, str] | None = None,
@@ -217,8 +220,7 @@ def compare(
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if control_top1 is not None and not math.isfinite(control_top1):
-        raise PrunebenchError(f"control top-1 must be finite, got {control_top1}")
+    controls = _controls_by_initial_model(control_top1)
     ours = _pair_table(evaluated, "evaluated method")
     targets = sorted(float(target) for target in ours["target_compression"].unique())
 
@@ -233,12 +235,12 @@ def compare(
         pairs = ours.merge(theirs, on=PAIR_KEYS, suffixes=("_evaluated", "_reference"))
         pairs["difference"] = pairs["top1_evaluated"] - pairs["top1_reference"]
         for target in targets:
-            at_target = pairs[pairs["target_compression"] == target].sort_values("seed")
+            at_target = pairs[pairs["target_compression"] == target].sort_values(REPLICATE)
             raw.append(
                 (name, compression_key(target), target, points, list(at_target["difference"]))
             )
         area_differences = []
-        for _, seed_pairs in pairs.groupby("seed", sort=True):
+        for _, seed_pairs in pairs.groupby(REPLICATE, sort=True):
             if len(seed_pairs) < 2:
                 continue
             ours_area = curve_area(_curve(seed_pairs, "top1_evaluated"))
@@ -246,20 +248,24 @@ def compare(
             area_differences.append(ours_area - theirs_area)
         raw.append((name, AUC, None, curves, area_differences))
 
-    if control_top1 is not None:
-        control = float(control_top1)
+    if controls is not None:
+        unknown = sorted(set(ours["initial_model"]) - set(controls))
+        if unknown:
+            raise PrunebenchError(f"no control top-1 for initial model {unknown[0]}")
         for target in targets:
-            at_target = ours[ours["target_compression"] == target].sort_values("seed")
+            at_target = ours[ours["target_compression"] == target].sort_values(REPLICATE)
+            # Each run against the control of its own initial model.
+            own_control = at_target["initial_model"].map(controls)
             raw.append(
                 (
                     CONTROL,
                     compression_key(target),
                     target,
                     "control",
-                    list(at_target["top1"] - control),
+                    list(at_target["top1"] - own_control),
                 )
             )
-        area_changes = [area - control for area in _seed_areas(ours)]
+        area_changes = [area - controls[key[0]] for key, area in _replicate_areas(ours)]
         raw.append((CONTROL, AUC, None, "control", area_changes))
 
     tested = [paired_interval(differences) for *_, differences in raw]
@@ -312,11 +318,29 @@ def curve_average(frame: pd.DataFrame) -> tuple[float, float, float]:
 
 def _seed_areas(table: pd.DataFrame) -> list[float]:
     """The :func:`curve_area` of each seed's top-1 curve, by seed, where it has two targets."""
+    return [area for _, area in _replicate_areas(table)]
+
+
+def _replicate_areas(table: pd.DataFrame) -> list[tuple[tuple[int, int], float]]:
+    """``[((initial model, seed), curve area), ...]`` of each run with at least two targets."""
     return [
-        curve_area(_curve(seed_rows, "top1"))
-        for _, seed_rows in table.groupby("seed", sort=True)
-        if len(seed_rows) >= 2
+        (key, curve_area(_curve(rows, "top1")))
+        for key, rows in table.groupby(REPLICATE, sort=True)
+        if len(rows) >= 2
     ]
+
+
+def _controls_by_initial_model(
+    control_top1: float | Mapping[int, float] | None,
+) -> dict[int, float] | None:
+    """The control's top-1 by initial model (a single number: initial model 0's), checked."""
+    if control_top1 is None:
+        return None
+    controls = dict(control_top1) if isinstance(control_top1, Mapping) else {0: control_top1}
+    for value in controls.values():
+        if not math.isfinite(value):
+            raise PrunebenchError(f"control top-1 must be finite, got {value}")
+    return {int(key): float(value) for key, value in controls.items()}
 
 
 def comparisons_frame(comparisons: Sequence[Comparison]) -> pd.DataFrame:
@@ -339,16 +363,24 @@ def _curve(rows: pd.DataFrame, column: str) -> dict[float, float]:
 
 
 def _pair_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    """The (target_compression, seed, top1) columns of ``frame``, checked for pairing.
+    """The (target_compression, initial_model, seed, top1) columns of ``frame``, checked for
+    pairing.
 
-    Targets become floats so that an integer 2 in one frame pairs with 2.0 in another. A repeated
+    A frame without an ``initial_model`` column is a run of one initial model (0). With several,
+    a pair is one (initial model, seed): the two methods started from the same initial model and
+    saw the same minibatches and data order, so the differences are paired on both. Targets
+    become floats so that an integer 2 in one frame pairs with 2.0 in another. A repeated
     (target, seed) would pair one run with several and bias the mean, and a NaN top-1 would
     silently drop out of a mean, so both are refused.
     """
-    missing = [column for column in [*PAIR_KEYS, "top1"] if column not in frame.columns]
+    missing = [
+        column for column in ["target_compression", "seed", "top1"] if column not in frame.columns
+    ]
     if missing:
         raise PrunebenchError(f"{what} lacks column(s) {', '.join(missing)}")
-    table = frame[[*PAIR_KEYS, "top1"]].copy()
+    table = frame[["target_compression", "seed", "top1"]].copy()
+    table["initial_model"] = frame["initial_model"].astype(int) if "initial_model" in frame else 0
+    table = table[[*PAIR_KEYS, "top1"]]
     table["target_compression"] = table["target_compression"].astype(float)
     table["top1"] = table["top1"].astype(float)
     if not np.all(np.isfinite(table["top1"])):
@@ -356,9 +388,12 @@ def _pair_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     duplicated = table.duplicated(PAIR_KEYS, keep=False)
     if duplicated.any():
         first = table[duplicated].iloc[0]
+        initial_model = (
+            f"initial model {first['initial_model']}, " if first["initial_model"] else ""
+        )
         raise PrunebenchError(
             f"{what} has more than one row for target compression "
-            f"{first['target_compression']:g}, seed {first['seed']}"
+            f"{first['target_compression']:g}, {initial_model}seed {first['seed']}"
         )
     return table.reset_index(drop=True)
 

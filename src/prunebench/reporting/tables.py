@@ -66,11 +66,20 @@ def cells_table(cells: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     for column in BUDGET_METRICS:
         # A column of None alone would be of object dtype, whose mean pandas refuses.
         table[column] = pd.to_numeric(table[column]).astype(float)
-    duplicated = table.duplicated(KEYS, keep=False)
+    # With several initial models a cell is also named by its initial model (cells of initial
+    # model 0 carry none in their records: their files predate the factor).
+    keys = KEYS
+    if "initial_model" in table.columns:
+        table["initial_model"] = table["initial_model"].fillna(0).astype(int)
+        columns = [column for column in table.columns if column != "initial_model"]
+        at = columns.index("seed")
+        table = table[[*columns[:at], "initial_model", *columns[at:]]]
+        keys = [*KEYS[:2], "initial_model", KEYS[2]]
+    duplicated = table.duplicated(keys, keep=False)
     if duplicated.any():
         first = table[duplicated].iloc[0]
         raise PrunebenchError(f"result cell {_cell_name(first)} appears more than once")
-    return table.sort_values(KEYS, kind="stable", ignore_index=True)
+    return table.sort_values(keys, kind="stable", ignore_index=True)
 
 
 def grouped_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,9 @@ comparisons and the report; :func:`write` them under ``results/``.
 
 Cells are put side by side only if they were produced on the same footing: the same resolved
 finetuning recipe, the same pretrained model and the same data (their digests), which is also
-what the control was measured on. Anything else is refused in one line naming the first cells
+what the control was measured on. With several initial models (params ``initial_models``), each
+initial model's cells share its weights and its own control, and a comparison pairs the runs of
+one (initial model, seed). Anything else is refused in one line naming the first cells
 that differ, rather than reported as a comparison.
 
 What each method is (score, allocation, structure, pruning schedule) comes from the config's
@@ -22,7 +24,7 @@ without them the report says that no timings exist.
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +38,7 @@ from prunebench.foundations.files import (
 )
 from prunebench.foundations.typed import Record
 from prunebench.pipeline.cells import CellStore
-from prunebench.pipeline.configs import AggregateConfig
+from prunebench.pipeline.configs import AggregateConfig, grid_initial_models
 from prunebench.pipeline.layout import (
     ACCURACY_PLOT,
     AGGREGATE_TABLE,
@@ -45,6 +47,7 @@ from prunebench.pipeline.layout import (
     CONTROL_LATENCY,
     DETAILS_FILE,
     FIGURES,
+    INITIAL_CONTROL,
     LATENCY_CELLS_TABLE,
     LATENCY_FILE,
     LATENCY_TABLE,
@@ -55,6 +58,7 @@ from prunebench.pipeline.layout import (
     STRATEGY_CURVES_PLOT,
     SUMMARY_FILE,
     Role,
+    initial_model_folder,
     method_folder,
 )
 from prunebench.pipeline.records import CellMetrics, ControlMetrics, PretrainedSource
@@ -81,9 +85,12 @@ OUTPUTS = (
     SPEED_FILE,
     DETAILS_FILE,
     FIGURES,
+    INITIAL_CONTROL,
     PLOTS,
 )
 """What aggregate writes under ``results/`` (its ``outs`` in dvc.yaml)."""
+INITIAL_MODEL_FIGURE = "top1_vs_compression_i{}.png"
+"""Top-1 against compression from one initial model, in a run of several."""
 STAGING = "aggregate"
 """``results/.aggregate.partial-PID``: where :func:`write` stages the outputs (hidden)."""
 
@@ -99,6 +106,14 @@ class Loaded:
     references: list[dict[str, Any]]
     """The baselines' and matched controls' cells."""
     timings: tuple[list[dict[str, Any]], dict[str, Any]] | None
+    others: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The controls of initial models k >= 1 by k (none in a run of one initial model); cells
+    then carry their ``initial_model`` (0 where their record has none)."""
+
+    @property
+    def controls(self) -> dict[int, dict[str, Any]]:
+        """Every initial model's control by initial model."""
+        return {0: self.control, **self.others}
 
 
 @dataclass
@@ -174,24 +189,38 @@ def read_timings(directories: Mapping[str, Path], control: Path) -> tuple[list[d
     return records, read_json(control)
 
 
-def load(methods: "Methods", results: Path) -> Loaded:
-    """Read every cell of the run, the control and the timings under ``results``."""
+def load(methods: "Methods", results: Path, others: Mapping[int, Path] | None = None) -> Loaded:
+    """Read every cell of the run, the control and the timings under ``results``; ``others``:
+    the control files of initial models k >= 1, by k."""
     control_path = results / "control.json"
     control = read_json(control_path)
     ControlMetrics.from_json(control, str(control_path))
+    controls = {}
+    for initial_model, path in (others or {}).items():
+        if not path.is_file():
+            raise PrunebenchError(
+                f"no control of initial model {initial_model} ({path}); run `dvc repro`"
+            )
+        controls[initial_model] = read_json(path)
+        ControlMetrics.from_json(controls[initial_model], str(path))
     evaluated, references = method_directories(results / CELLS.name, methods)
     latency = results / "latency"
-    return Loaded(
+    loaded = Loaded(
         control=control,
         evaluated=collect_cells(evaluated, record=CellMetrics),
         references=collect_cells(references, record=CellMetrics),
         timings=collect_timings(latency, methods) if latency.exists() else None,
+        others=controls,
     )
+    if controls:  # initial model 0's records carry no initial model: their files predate it
+        for cell in loaded.evaluated + loaded.references:
+            cell.setdefault("initial_model", 0)
+    return loaded
 
 
 def check(loaded: Loaded) -> None:
     """Refuse, in one line, cells that cannot be compared, or timings that cannot be mixed."""
-    check_same_footing(loaded.evaluated + loaded.references, loaded.control)
+    check_same_footing(loaded.evaluated + loaded.references, loaded.control, loaded.others)
     if loaded.timings is not None:
         check_same_machine(*loaded.timings)
 
@@ -223,29 +252,50 @@ def check_same_machine(records: list[dict], control: Mapping[str, Any]) -> None:
                 )
 
 
-def check_same_footing(cells: list[dict], control: Mapping[str, Any]) -> None:
-    """Refuse cells that differ from each other or from the control in recipe, model or data."""
+def check_same_footing(
+    cells: list[dict],
+    control: Mapping[str, Any],
+    others: Mapping[int, Mapping[str, Any]] | None = None,
+) -> None:
+    """Refuse cells that differ from each other or from the control in recipe, model or data.
+
+    With several initial models (``others``: the controls of initial models k >= 1), the cells
+    of one initial model share its weights and its control's; recipe and data are shared by all.
+    """
     if not cells:
         raise PrunebenchError("no evaluated cells to aggregate; run `dvc repro`")
-    reference = cells[0]
+    controls = {0: control, **(others or {})}
+    first = cells[0]
+    references: dict[int, dict] = {}
     for cell in cells:
+        reference = references.setdefault(cell.get("initial_model") or 0, cell)
         for key, what in FOOTING.items():
-            if cell["inputs"].get(key) != reference["inputs"].get(key):
+            against = reference if key == "pretrained_sha256" else first
+            if cell["inputs"].get(key) != against["inputs"].get(key):
                 raise PrunebenchError(
-                    f"refusing to compare {_name(reference)} and {_name(cell)}: they were "
-                    f"produced with a different {what} ({_difference(reference, cell, key)}); "
+                    f"refusing to compare {_name(against)} and {_name(cell)}: they were "
+                    f"produced with a different {what} ({_difference(against, cell, key)}); "
                     "run `dvc repro` so that every method is recomputed the same way"
                 )
-    for key in ("pretrained_sha256", "data_sha256"):
-        if control["inputs"][key] != reference["inputs"][key]:
-            raise PrunebenchError(
-                f"refusing to compare the cells with the control: they start from a different "
-                f"{FOOTING[key]}; run `dvc repro`"
-            )
+    for initial_model, reference in references.items():
+        own = controls.get(initial_model)
+        of = f" of initial model {initial_model}" if initial_model else ""
+        if own is None:
+            raise PrunebenchError(f"no control{of} for {_name(reference)}; run `dvc repro`")
+        for key in ("pretrained_sha256", "data_sha256"):
+            if own["inputs"][key] != reference["inputs"][key]:
+                raise PrunebenchError(
+                    f"refusing to compare the cells{of} with the control: they start from a "
+                    f"different {FOOTING[key]}; run `dvc repro`"
+                )
 
 
 def _name(cell: Mapping[str, Any]) -> str:
-    return f"{cell['strategy']} at compression {cell['target_compression']:g}, seed {cell['seed']}"
+    initial_model = cell.get("initial_model") or 0
+    of = f", initial model {initial_model}" if initial_model else ""
+    return (
+        f"{cell['strategy']} at compression {cell['target_compression']:g}{of}, seed {cell['seed']}"
+    )
 
 
 def _difference(first: Mapping[str, Any], second: Mapping[str, Any], key: str) -> str:
@@ -300,6 +350,7 @@ def compute(
     from prunebench.reporting.figures.published import plot_published
     from prunebench.reporting.published import FIGURE_NAME as PUBLISHED_FIGURE
     from prunebench.reporting.published import published_results
+    from prunebench.reporting.report.initial_models import initial_model_verdicts
     from prunebench.reporting.speed import FIGURE_NAME
 
     strategy, control = methods.strategy, loaded.control
@@ -317,7 +368,14 @@ def compute(
     # comparison: a family of its own keeps it from making the real verdicts stricter.
     families = {name: "matched" for name in methods.matched} | {strategy: "self"}
     evaluated_cells = cells_table(evaluated)
-    comparisons = compare(evaluated_cells, reference_cells, control["top1"], family_names=families)
+    # Each run is compared with its own initial model's control.
+    controls = {k: record["top1"] for k, record in loaded.controls.items()}
+    comparisons = compare(
+        evaluated_cells,
+        reference_cells,
+        controls if loaded.others else control["top1"],
+        family_names=families,
+    )
     # Each matched control against the baseline sharing its choice within a layer, across the
     # curve: the effect of the method's allocation alone, judged as one family.
     pairs = allocation_pairs(methods)
@@ -336,7 +394,11 @@ def compute(
         None
         if loaded.timings is None
         else measured_speed(
-            *loaded.timings, table, grouped, evaluation_batch=config.evaluation_batch_size
+            # Initial model 0's cells are the timed ones (the latency stage).
+            *loaded.timings,
+            table[table["initial_model"] == 0] if loaded.others else table,
+            grouped,
+            evaluation_batch=config.evaluation_batch_size,
         )
     )
     outputs = Outputs(
@@ -384,6 +446,18 @@ def compute(
                 plot_accuracy, table, control, methods=methods, setup=setup, x=axis, metric=metric
             )
             figures[f"{metric} against {axis}"] = name
+    # With several initial models, the curves from each one (Blalock et al. 2020, Figure 8).
+    several = loaded.controls if loaded.others else {}
+    for initial_model, record in several.items():
+        name = f"{FIGURES}/{INITIAL_MODEL_FIGURE.format(initial_model)}"
+        outputs.figures[name] = partial(
+            plot_accuracy,
+            table[table["initial_model"] == initial_model],
+            record,
+            methods=methods,
+            setup=replace(setup, model=f"{setup.model} (initial model {initial_model})"),
+        )
+        figures[f"top1 against compression, initial model {initial_model}"] = name
     speed_figure = f"{FIGURES}/{FIGURE_NAME}"
     if speed is not None:
         outputs.tables[LATENCY_TABLE] = speed.table
@@ -415,6 +489,11 @@ def compute(
         figures=figures,
         speed=speed,
         published=published,
+        initial_models=(
+            initial_model_verdicts(table, methods, controls, comparisons, family_names=families)
+            if loaded.others
+            else None
+        ),
     )
     return outputs
 
@@ -463,9 +542,21 @@ def aggregate(config: AggregateConfig, *, results: Path, source: Path, data: Pat
     methods = Methods.from_config(config.to_json())
     # The staging folder of a killed run is a leftover too.
     prepare_outputs(*(results / name for name in (*OUTPUTS, STAGING)))
-    loaded = load(methods, results)
+    others = {
+        initial_model: initial_model_folder(initial_model, source.parent) / INITIAL_CONTROL
+        for initial_model in grid_initial_models(config)
+        if initial_model != 0
+    }
+    loaded = load(methods, results, others)
     check(loaded)
-    write(compute(config, methods, loaded, source=source, data=data), results)
+    outputs = compute(config, methods, loaded, source=source, data=data)
+    # An earlier run's figures of initial models this run does not have would contradict it.
+    outputs.absent += [
+        name
+        for path in sorted((results / FIGURES).glob(INITIAL_MODEL_FIGURE.format("*")))
+        if (name := f"{FIGURES}/{path.name}") not in outputs.figures
+    ]
+    write(outputs, results)
 
 
 def _write_csv(path: Path, frame: "pd.DataFrame") -> None:

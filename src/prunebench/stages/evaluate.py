@@ -33,7 +33,7 @@ def evaluate_cell(
         model: the finetuned model (masks folded in).
         masks: its final masks (for a scheduled strategy, not the prune stage's first ones).
         dataset: the materialised dataset; the test split is measured.
-        cell: the cell's target compression and seed.
+        cell: the cell's target compression, seed and initial model.
         metadata: what its masks are (the prune stage's record).
         training: how it was finetuned (the finetune stage's record).
         config: the evaluate stage's config.
@@ -62,6 +62,7 @@ def evaluate_cell(
             pretrained_sha256=training.pretrained_sha256,
             data_sha256=training.data_sha256,
         ),
+        initial_model=cell.initial_model or None,
     )
 
 

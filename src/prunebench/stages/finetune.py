@@ -3,7 +3,8 @@
 Each cell gets the finetuned model (masks folded in: pruned weights are plain zeros), its final
 masks, its training summary (``TrainingSummary``: what it was trained from and the budget it
 used: epochs, optimizer steps, rounds), and, when the caller passes an epoch logger, per-epoch
-curves.
+curves. A cell of initial model k is finetuned from that initial model (its sha256 is in the
+cell's fingerprint and training summary), with its seed's data order.
 """
 
 import importlib
@@ -28,7 +29,13 @@ from prunebench.foundations.taxonomy import PruningSchedule
 from prunebench.models import create_model
 from prunebench.pipeline.cells import Cell, CellStore, Runner, fingerprint, run_cells, tree_digest
 from prunebench.pipeline.configs import FinetuneConfig
-from prunebench.pipeline.layout import CURVES_FOLDER, MASKS_FILE, MODEL_FILE, TRAINING_FILE
+from prunebench.pipeline.layout import (
+    CURVES_FOLDER,
+    MASKS_FILE,
+    MODEL_FILE,
+    TRAINING_FILE,
+    initial_model_file,
+)
 from prunebench.pipeline.records import Budget, MaskMetadata, TrainingSummary
 from prunebench.sparsity.masks import (
     MaskSet,
@@ -134,17 +141,22 @@ def finetune_cells(
     epoch_logger: EpochLogger | None = None,
     runner: Runner | None = None,
 ) -> int:
-    """Finetune every pruned cell under ``masks`` into ``out``; return how many were computed."""
+    """Finetune every pruned cell under ``masks`` into ``out``; return how many were computed.
+
+    ``pretrained`` is initial model 0's file; a cell of initial model k starts from k's, beside it
+    (``pipeline.layout.initial_model_file``).
+    """
     pruned = CellStore(masks)
     cells = pruned.require_intact()
     prepare_outputs(out)
     dataset = open_materialized(data)
-    state_dict = load_state_dict(pretrained)
-    pretrained_sha256, data_sha256 = sha256_file(pretrained), tree_digest([data])
-    trained_from = {"pretrained_sha256": pretrained_sha256, "data_sha256": data_sha256}
+    files = {k: initial_model_file(pretrained, k) for k in {cell.initial_model for cell in cells}}
+    state_dicts = {k: load_state_dict(file) for k, file in files.items()}
+    pretrained_sha256 = {k: sha256_file(file) for k, file in files.items()}
+    data_sha256 = tree_digest([data])
     # The budget is a separate input: equal_budget changes one-shot cells only.
     without_budget = {k: v for k, v in config.to_json().items() if k != "one_shot_rounds"}
-    common = dict(finetune=without_budget, code=code, **trained_from)
+    common = dict(finetune=without_budget, code=code, data_sha256=data_sha256)
 
     def fingerprint_of(cell: Cell) -> str:
         mask_file = pruned.path(cell) / MASKS_FILE
@@ -154,7 +166,11 @@ def finetune_cells(
         one_shot = metadata.pruning_schedule is PruningSchedule.ONE_SHOT
         rounds = config.one_shot_rounds if one_shot else None
         return fingerprint(
-            cell=cell.name, masks=sha256_file(mask_file), one_shot_rounds=rounds, **common
+            cell=cell.name,
+            masks=sha256_file(mask_file),
+            one_shot_rounds=rounds,
+            pretrained_sha256=pretrained_sha256[cell.initial_model],
+            **common,
         )
 
     def compute(cell: Cell, staging: Path) -> None:
@@ -167,7 +183,7 @@ def finetune_cells(
         with curves as on_epoch:
             finetuned = finetune_cell(
                 config.model,
-                state_dict,
+                state_dicts[cell.initial_model],
                 cell_masks,
                 metadata,
                 dataset,
@@ -188,7 +204,7 @@ def finetune_cells(
             target_compression=cell.compression,
             seed=cell.seed,
             recipe=config.recipe,
-            pretrained_sha256=pretrained_sha256,
+            pretrained_sha256=pretrained_sha256[cell.initial_model],
             data_sha256=data_sha256,
             budget=finetuned.budget,
             epochs_run=result.epochs_run,

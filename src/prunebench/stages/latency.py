@@ -91,7 +91,14 @@ def latency_cells(
         # slow each other down.
         timed += run_cells(
             CellStore(out / method.folder),
-            [cell for cell in finetuned.require_intact() if cell.seed in config.seeds],
+            [
+                cell
+                for cell in finetuned.require_intact()
+                # Like a seed, another initial model changes no layer shape and no count of
+                # nonzero weights, which set a cell's latency: initial model 0's cells time every
+                # point, against its dense model.
+                if cell.seed in config.seeds and cell.initial_model == 0
+            ],
             fingerprint_of,
             compute,
             f"latency {method.name}",

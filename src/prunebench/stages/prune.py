@@ -1,5 +1,8 @@
 """Stage prune: a mask file and a per-layer table per (compression, seed) cell of a method.
 
+A cell of initial model k (``i<k>-c2-s0``) is pruned from that initial model, which is in its
+fingerprint by its sha256; its seed draws the same scoring minibatches as from initial model 0.
+
 Two kinds of method are pruned here, each by its own loop over a shared helper:
 
 - a strategy (:func:`prune_strategy_cells`, the work on one cell :func:`prune_cell`): the
@@ -44,8 +47,8 @@ from prunebench.pipeline.cells import (
     run_cells,
     tree_digest,
 )
-from prunebench.pipeline.configs import PruneConfig
-from prunebench.pipeline.layout import LAYERS_FILE, MASKS_FILE
+from prunebench.pipeline.configs import PruneConfig, grid_initial_models
+from prunebench.pipeline.layout import LAYERS_FILE, MASKS_FILE, initial_model_file
 from prunebench.pipeline.records import MaskMetadata
 from prunebench.pipeline.sources import SOURCE_ROOT, files_digest
 from prunebench.sparsity.masks import MaskSet, apply_masks, load_masks, save_masks
@@ -223,11 +226,12 @@ def prune_strategy_cells(
     strategy = find_strategy(method)
     parsed = strategy.parse_options(options)
     inputs = _load(config, data, pretrained, device)
+    first = inputs[0]
     # Only a channel structure traces the model; counting parameters needs no weights.
     traced = strategy.structure == Structure.CHANNEL
     with nullcontext() if traced else torch.device("meta"):
-        skeleton = create_model(config.model, inputs.dataset.info.num_classes)
-    input_shape = tuple(inputs.dataset.info.input_shape)
+        skeleton = create_model(config.model, first.dataset.info.num_classes)
+    input_shape = tuple(first.dataset.info.input_shape)
     strategy.check_reachable(
         skeleton,
         config.compressions,
@@ -240,7 +244,7 @@ def prune_strategy_cells(
     scheduled = strategy.pruning_schedule is not PruningSchedule.ONE_SHOT
 
     def prune(cell: Cell) -> PrunedCell:
-        pruned = prune_cell(method, cell, inputs, as_mapping(parsed))
+        pruned = prune_cell(method, cell, inputs[cell.initial_model], as_mapping(parsed))
         check_on_target(pruned, total, slack=slack, scheduled=scheduled)
         return pruned
 
@@ -249,17 +253,17 @@ def prune_strategy_cells(
     outside = is_external(method) or scheduled
     common = _fingerprint_inputs(
         method,
-        inputs,
-        pretrained,
+        first,
         data,
         code,
         options=as_mapping(parsed),
         strategy_source=strategy_source_digest(method) if outside else None,
     )
+    digests = _initial_model_digests(config, pretrained)
     return _prune_grid(
         out,
         config,
-        lambda cell: fingerprint(cell=cell.name, **common),
+        lambda cell: fingerprint(cell=cell.name, pretrained=digests[cell.initial_model], **common),
         prune,
         described_as=f"strategy {method!r}",
         description=f"prune {method}",
@@ -288,18 +292,15 @@ def prune_matched_cells(
     """
     MATCHED_CONTROLS[control]
     references = CellStore(reference)
-    missing = sorted(
-        set(grid(config.compressions, config.seeds)) - set(references.require_intact())
-    )
+    missing = sorted(set(_grid(config)) - set(references.require_intact()))
     if missing:
         raise PrunebenchError(
             f"{control}: the method's masks lack cell {missing[0].name} under {reference}; "
             "run its prune stage first"
         )
     inputs = _load(config, data, pretrained, device)
-    common = _fingerprint_inputs(
-        control, inputs, pretrained, data, code, options=None, strategy_source=None
-    )
+    common = _fingerprint_inputs(control, inputs[0], data, code, options=None, strategy_source=None)
+    digests = _initial_model_digests(config, pretrained)
 
     def reference_file(cell: Cell) -> Path:
         return references.path(cell) / MASKS_FILE
@@ -308,9 +309,12 @@ def prune_matched_cells(
         out,
         config,
         lambda cell: fingerprint(
-            cell=cell.name, reference=sha256_file(reference_file(cell)), **common
+            cell=cell.name,
+            reference=sha256_file(reference_file(cell)),
+            pretrained=digests[cell.initial_model],
+            **common,
         ),
-        lambda cell: matched_cell(control, cell, inputs, reference_file(cell)),
+        lambda cell: matched_cell(control, cell, inputs[cell.initial_model], reference_file(cell)),
         described_as=f"matched control {control!r}",
         description=f"prune {control}",
         device=device,
@@ -325,19 +329,40 @@ def _largest_group(model: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
     return max(group.size for group in channel_groups(model, input_shape))
 
 
-def _load(config: PruneConfig, data: Path, pretrained: Path, device: torch.device) -> PruneInputs:
-    return PruneInputs(config, open_materialized(data), load_state_dict(pretrained), device)
+def _grid(config: PruneConfig) -> list[Cell]:
+    return grid(config.compressions, config.seeds, grid_initial_models(config))
+
+
+def _load(
+    config: PruneConfig, data: Path, pretrained: Path, device: torch.device
+) -> dict[int, PruneInputs]:
+    """Each initial model's inputs (``pretrained``: initial model 0's file), sharing the data."""
+    dataset = open_materialized(data)
+    return {
+        initial_model: PruneInputs(
+            config, dataset, load_state_dict(initial_model_file(pretrained, initial_model)), device
+        )
+        for initial_model in grid_initial_models(config)
+    }
+
+
+def _initial_model_digests(config: PruneConfig, pretrained: Path) -> dict[int, str]:
+    """The sha256 of each initial model's weights: in the fingerprint of every cell pruned from
+    it (``pretrained``: initial model 0's file)."""
+    return {
+        initial_model: sha256_file(initial_model_file(pretrained, initial_model))
+        for initial_model in grid_initial_models(config)
+    }
 
 
 def _fingerprint_inputs(
-    method: str, inputs: PruneInputs, pretrained: Path, data: Path, code: str, **extra: Any
+    method: str, inputs: PruneInputs, data: Path, code: str, **extra: Any
 ) -> dict[str, Any]:
-    """What every cell of the method depends on, besides the cell itself."""
+    """What every cell of the method depends on, besides the cell and its initial model."""
     return dict(
         method=method,
         prune=inputs.config.cell_inputs(),
         **extra,
-        pretrained=sha256_file(pretrained),
         data=tree_digest([data]),
         code=code,
     )
@@ -364,7 +389,7 @@ def _prune_grid(
         save_masks(staging / MASKS_FILE, pruned.masks, pruned.metadata.to_json())
         write_csv_rows(staging / LAYERS_FILE, pruned.layers)
 
-    cells = grid(config.compressions, config.seeds)
+    cells = _grid(config)
     return run_cells(
         CellStore(out), cells, fingerprint_of, compute, description, runner=runner, device=device
     )

@@ -55,15 +55,26 @@ def verdict_lines(
     seeds: list,
     allocation_count: int,
     budgets: Budgets,
+    initial_models: Sequence[int] = (0,),
 ) -> list[str]:
-    """The question, how it is judged, and one verdict line per baseline compared."""
+    """The question, how it is judged, and one verdict line per baseline compared
+    (``initial_models``: those the runs started from; with several, a pair is one
+    (initial model, seed))."""
     strategy = methods.strategy
+    listed = ", ".join(str(seed) for seed in seeds)
+    paired = (
+        f"paired over seeds {listed} (n = {len(seeds)})"
+        if len(initial_models) < 2
+        else f"paired over (initial model, seed) for initial models "
+        f"{', '.join(str(k) for k in initial_models)} and seeds {listed} "
+        f"(n = {len(initial_models) * len(seeds)})"
+    )
     compared = [name for name in methods.baselines if any(c.reference == name for c in comparisons)]
     families = _family_sizes(comparisons, allocation_count)
     lines = [
         f"Is `{strategy}` more accurate after pruning and finetuning than each baseline? Top-1 "
-        f"difference in percentage points, `{strategy}` minus the baseline, paired over seeds "
-        f"{', '.join(str(seed) for seed in seeds)} (n = {len(seeds)}), with its {INTERVAL}. "
+        f"difference in percentage points, `{strategy}` minus the baseline, {paired}, with its "
+        f"{INTERVAL}. "
         "*Across the curve* compares the area under top-1 against log₂(compression) over the "
         "targets, divided by its width (the curve's average top-1). A verdict of better or "
         f"worse needs a Holm-adjusted p below 0.05 within its family ({families}). The "

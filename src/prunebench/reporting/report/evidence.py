@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from prunebench.reporting.checklist import RunEvidence
+from prunebench.reporting.checklist import InitialModelEvidence, RunEvidence
 from prunebench.reporting.methods import Methods
 from prunebench.reporting.report.formatting import INTERVAL
+from prunebench.reporting.report.initial_models import InitialModelVerdicts
 from prunebench.reporting.report.setup import ReportSetup
 from prunebench.reporting.speed import FIGURE_NAME
 from prunebench.reporting.tables import finite
@@ -39,10 +40,15 @@ def run_evidence(
     setup: ReportSetup,
     methods: Methods,
     figures: Mapping[str, str],
+    initial_models: InitialModelVerdicts | None = None,
 ) -> RunEvidence:
-    """What the checklist needs to know of the run (``rows``: the grouped table of its methods)."""
+    """What the checklist needs to know of the run (``rows``: the grouped table of its methods;
+    ``initial_models``: the comparisons on each initial model, in a run of several)."""
     evaluated = rows[rows["strategy"] == methods.strategy]
     seeds = int(rows["n_seeds"].min()) if len(rows) else 0
+    if initial_models is not None:
+        # n_seeds counts the runs of a point: every seed from every initial model.
+        seeds //= len(initial_models.controls)
     return RunEvidence(
         methods=methods,
         targets=sorted(float(value) for value in evaluated["target_compression"]),
@@ -64,6 +70,22 @@ def run_evidence(
         pretrained=setup.pretrained.source,
         # The measured-speed figure is not a tradeoff curve of accuracy.
         figures=sum(1 for path in figures.values() if not str(path).endswith(FIGURE_NAME)),
+        initial_models=_initial_model_evidence(methods, initial_models),
+    )
+
+
+def _initial_model_evidence(
+    methods: Methods, verdicts: InitialModelVerdicts | None
+) -> InitialModelEvidence | None:
+    """How many initial models, and on how many of them each baseline verdict holds."""
+    if verdicts is None:
+        return None
+    initial_models = sorted(verdicts.controls)
+    references = [name for name in methods.baselines if name != methods.strategy]
+    return InitialModelEvidence(
+        initial_models=initial_models,
+        references=references,
+        holding=[name for name in references if verdicts.holds(name)],
     )
 
 

@@ -12,6 +12,7 @@ from prunebench.reporting.report.answer import verdict_lines
 from prunebench.reporting.report.control import control_lines
 from prunebench.reporting.report.evidence import run_evidence
 from prunebench.reporting.report.figure_list import figure_lines
+from prunebench.reporting.report.initial_models import InitialModelVerdicts, initial_model_lines
 from prunebench.reporting.report.matched_controls import matched_control_lines
 from prunebench.reporting.report.measured_speed import speed_lines
 from prunebench.reporting.report.metric_disagreement import disagreement_lines
@@ -41,6 +42,7 @@ def render_report(
     figures: Mapping[str, str],
     speed: MeasuredSpeed | None = None,
     published: PublishedResults | None = None,
+    initial_models: InitialModelVerdicts | None = None,
 ) -> str:
     """The run's Markdown report.
 
@@ -57,7 +59,9 @@ def render_report(
     no cell was timed, which the report then says. ``published`` holds the literature's
     results on the run's (dataset, architecture)
     (:func:`~prunebench.reporting.published.published_results`); None where the data hold
-    none, which the Setup section then says.
+    none, which the Setup section then says. ``initial_models`` holds the comparisons made
+    again on each initial model's runs (a run of several initial models; None otherwise, and the
+    report has no Initial models section).
     """
     strategy = methods.strategy
     rows = select_methods(grouped, methods.all)
@@ -68,7 +72,14 @@ def render_report(
         "",
         "## Answer",
         "",
-        *verdict_lines(methods, comparisons, seeds, len(allocation), budgets),
+        *verdict_lines(
+            methods,
+            comparisons,
+            seeds,
+            len(allocation),
+            budgets,
+            sorted(initial_models.controls) if initial_models is not None else (0,),
+        ),
         "",
         *off_target_lines(cells, methods),
         *matched_control_lines(methods, comparisons, allocation, budgets),
@@ -96,6 +107,16 @@ def render_report(
         "",
         *comparison_lines(strategy, comparisons, budgets),
         "",
+        *(
+            [
+                "## Initial models",
+                "",
+                *initial_model_lines(cells, methods, comparisons, initial_models),
+                "",
+            ]
+            if initial_models is not None
+            else []
+        ),
         "## Measured speed",
         "",
         *speed_lines(speed, methods),
@@ -110,6 +131,8 @@ def render_report(
         "",
         "## Checklist (Blalock et al. 2020, Appendix B)",
         "",
-        *render_checklist(checklist(run_evidence(rows, control, setup, methods, figures))),
+        *render_checklist(
+            checklist(run_evidence(rows, control, setup, methods, figures, initial_models))
+        ),
     ]
     return "\n".join(lines) + "\n"

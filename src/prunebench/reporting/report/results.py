@@ -108,15 +108,22 @@ def _long_table(rows: pd.DataFrame, methods: Methods, control: Mapping[str, Any]
 
 
 def _seed_table(cells: pd.DataFrame, methods: Methods) -> list[str]:
-    """Top-1 of every cell: one row per method and target, one column per seed."""
+    """Top-1 of every cell: one row per method and target (and initial model, in a run of
+    several), one column per seed."""
     seeds = sorted(cells["seed"].unique())
+    several = "initial_model" in cells.columns
     lines = [
-        "| method | target | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
-        "| --- | ---: |" + " ---: |" * len(seeds),
+        "| method | target | "
+        + ("initial model | " if several else "")
+        + " | ".join(f"seed {seed}" for seed in seeds)
+        + " |",
+        "| --- | ---: |" + (" ---: |" if several else "") + " ---: |" * len(seeds),
     ]
+    keys = ["target_compression", "initial_model"] if several else "target_compression"
     for method in methods.all:
         mine = cells[cells["strategy"] == method]
-        for target, rows in mine.groupby("target_compression", sort=True):
+        for key, rows in mine.groupby(keys, sort=True):
+            target = key[0] if several else key
             by_seed = dict(zip(rows["seed"], rows["top1"], strict=True))
             missed = set(rows["seed"][off_target(rows)])
             values = [
@@ -126,7 +133,10 @@ def _seed_table(cells: pd.DataFrame, methods: Methods) -> list[str]:
                 for seed in seeds
             ]
             lines.append(
-                f"| {method_label(method, methods)} | {target:g} | " + " | ".join(values) + " |"
+                f"| {method_label(method, methods)} | {target:g} | "
+                + (f"{key[1]} | " if several else "")
+                + " | ".join(values)
+                + " |"
             )
     return lines
 
