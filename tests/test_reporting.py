@@ -384,6 +384,17 @@ def test_the_report_shows_every_seed_and_every_comparison():
     assert "global_mag beats layer_mag" in report
 
 
+def test_the_report_says_how_much_of_the_spread_each_source_explains():
+    table, arguments = full_run()
+    section = render(table, arguments).split("### What explains the spread")[1]
+    section = section.split("\n## ")[0]
+    assert "`top1 ~ method + initial model + seed + method × initial model`" in section
+    rows = [line for line in section.splitlines() if line.startswith(("| 2× |", "| 32× |"))]
+    assert len(rows) == 2
+    # One initial model: its share and the interaction's are not in the model.
+    assert all(row.split(" | ")[2] == "—" and row.split(" | ")[4] == "—" for row in rows)
+
+
 def test_the_report_ends_with_the_whole_checklist():
     table, arguments = full_run()
     checklist_part = render(table, arguments).split("## Checklist")[1]

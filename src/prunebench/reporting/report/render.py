@@ -28,6 +28,7 @@ from prunebench.reporting.report.training_budget import (
 from prunebench.reporting.speed import MeasuredSpeed
 from prunebench.reporting.statistics import Comparison
 from prunebench.reporting.tables import select_methods
+from prunebench.reporting.variance import render_variance_shares, variance_shares
 
 
 def render_report(
@@ -106,6 +107,10 @@ def render_report(
         "### Every comparison",
         "",
         *comparison_lines(strategy, comparisons, budgets),
+        "",
+        "### What explains the spread",
+        "",
+        *render_variance_shares(variance_shares(cells)).splitlines(),
         "",
         *(
             [
