@@ -312,6 +312,20 @@ def _mirror_dir(mirror: Path | None) -> Path | None:
     return Path(from_environment) if from_environment else None
 
 
+def verify_bundled(source: str) -> Path:
+    """The file of the bundled weights ``source``, refused unless it matches its sha256.
+
+    Returns:
+        The path of the weights file in the package.
+    """
+    weights = PRETRAINED[source]
+    file = BUNDLED_DIR / weights.path
+    if not file.is_file():
+        raise PrunebenchError(f"pretrained weights {source!r}: no file {file} in the package")
+    verify_sha256(file, weights.sha256)
+    return file
+
+
 def fetch_published(source: str, mirror: Path | None, cache_dir: Path) -> StateDict:
     """The state dict of the published weights ``source``, in our model's naming, verified.
 
@@ -323,10 +337,7 @@ def fetch_published(source: str, mirror: Path | None, cache_dir: Path) -> StateD
     """
     weights = PRETRAINED[source]
     if weights.bundled:
-        file = BUNDLED_DIR / weights.path
-        if not file.is_file():
-            raise PrunebenchError(f"pretrained weights {source!r}: no file {file} in the package")
-        verify_sha256(file, weights.sha256)
+        file = verify_bundled(source)
         return weights.convert(load_state_dict(file), str(file))
     mirror_dir = _mirror_dir(mirror)
     if mirror_dir is not None:

@@ -231,7 +231,12 @@ def _check_initial_models(params: Params, published: str | None) -> None:
     (``pretrained.train``, or a benchmark without published weights) makes initial model k from
     seed ``pretrained.seed + k``, so any k is valid there.
     """
-    from prunebench.benchmarks.pretrained import INITIAL_MODELS, published_initial_models
+    from prunebench.benchmarks.pretrained import (
+        INITIAL_MODELS,
+        initial_model_source,
+        published_initial_models,
+        verify_bundled,
+    )
 
     chosen = params.initial_models
     trains = params.pretrained.train or published is None
@@ -263,6 +268,11 @@ def _check_initial_models(params: Params, published: str | None) -> None:
             f"valid choices: {choices} (or pretrained.train: true pretrains initial model k "
             "from seed pretrained.seed + k)"
         )
+    # Resolve depends on the whole benchmarks folder, the bundled weights included: damaged
+    # weights must stop the run here, before resolve is recorded as done.
+    if published in INITIAL_MODELS:
+        for initial_model in chosen:
+            verify_bundled(initial_model_source(published, initial_model))
 
 
 def check_reachable(params: Params) -> None:

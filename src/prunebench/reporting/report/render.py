@@ -104,13 +104,13 @@ def render_report(
         "",
         *seed_lines(cells, methods),
         "",
-        "### Every comparison",
-        "",
-        *comparison_lines(strategy, comparisons, budgets),
-        "",
         "### What explains the spread",
         "",
         *render_variance_shares(variance_shares(cells)).splitlines(),
+        "",
+        "### Every comparison",
+        "",
+        *comparison_lines(strategy, comparisons, budgets),
         "",
         *(
             [
