@@ -1,6 +1,6 @@
 # The README's two commands. Each installs the locked environment first (uv.lock), so both work
 # on a fresh machine.
-.PHONY: run test env lint leaderboard
+.PHONY: run test env lint leaderboard study
 
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
@@ -29,3 +29,8 @@ lint: env
 # (results/leaderboard.md; the pipeline is leaderboard/dvc.yaml, its grid leaderboard/params.yaml).
 leaderboard: env
 	$(UV) run --frozen dvc repro leaderboard/dvc.yaml
+
+# The study: the default run from three initial models (results/study/report.md; the pipeline is
+# study/dvc.yaml, its initial models study/params.yaml).
+study: env
+	$(UV) run --frozen dvc repro study/dvc.yaml

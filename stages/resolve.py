@@ -2,7 +2,9 @@
 
 Runs first, so a bad value stops the pipeline in one line before DVC replaces any output. With
 ``--leaderboard``, it resolves the leaderboard pipeline's stages instead (leaderboard/dvc.yaml):
-params.yaml's benchmark and settings on leaderboard/params.yaml's methods and grid.
+params.yaml's benchmark and settings on leaderboard/params.yaml's methods and grid; with
+``--study``, the study pipeline's (study/dvc.yaml): params.yaml's run on study/params.yaml's
+initial models.
 """
 
 import argparse
@@ -19,18 +21,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", type=Path)
     parser.add_argument("--leaderboard", type=Path, help="leaderboard/params.yaml")
+    parser.add_argument("--study", type=Path, help="study/params.yaml")
     parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
     from prunebench.foundations.files import prepare_outputs
-    from prunebench.pipeline.params import check_reachable, leaderboard_params, parse_params
-    from prunebench.pipeline.resolve import resolve, resolve_leaderboard
+    from prunebench.pipeline.params import (
+        check_reachable,
+        leaderboard_params,
+        parse_params,
+        study_params,
+    )
+    from prunebench.pipeline.resolve import resolve, resolve_leaderboard, resolve_study
 
-    if args.leaderboard is None:
-        params = parse_params(read_yaml(args.params))
+    raw = read_yaml(args.params)
+    if args.leaderboard is not None and args.study is not None:
+        parser.error("--leaderboard and --study resolve different pipelines: give one")
+    if args.leaderboard is not None:
+        params = leaderboard_params(raw, read_yaml(args.leaderboard))
+    elif args.study is not None:
+        params = study_params(raw, read_yaml(args.study))
     else:
-        params = leaderboard_params(read_yaml(args.params), read_yaml(args.leaderboard))
+        params = parse_params(raw)
     check_reachable(params)
-    resolved = resolve(params) if args.leaderboard is None else resolve_leaderboard(params)
+    if args.leaderboard is not None:
+        resolved = resolve_leaderboard(params)
+    elif args.study is not None:
+        resolved = resolve_study(params)
+    else:
+        resolved = resolve(params)
     configs = {layout.resolved_file(stage, args.out): config for stage, config in resolved.items()}
     prepare_outputs(*configs)
     for path, config in configs.items():

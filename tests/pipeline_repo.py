@@ -42,9 +42,9 @@ QUICK_LATENCY = {"latency__batch_sizes": [1, 16], "latency__warmup": 1}
 QUICK_TRAINING = {"finetune__steps_per_epoch": 10}
 # Everything a stage may write; what a refused run must leave byte-identical.
 OUTPUTS = ("data", "models", "results", "resolved", "dvc.lock")
-# The leaderboard's own pipeline (leaderboard/dvc.yaml) stays out of the copy: a plain `dvc
-# status` would list its stages, which these tests never run.
-OTHER_PIPELINES = ("leaderboard/",)
+# The leaderboard's and the study's own pipelines (leaderboard/, study/) stay out of the copy: a
+# plain `dvc status` would list their stages, which these tests never run.
+OTHER_PIPELINES = ("leaderboard/", "study/")
 
 
 def environment(repo: Path, **variables: str) -> dict[str, str]:

@@ -37,13 +37,15 @@ def uncovered(stage: dict) -> list[str]:
 
 DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 STAGES = pipeline_stages(DVC_YAML)
-# The leaderboard pipeline's stages run from the repository root too (``wdir: ..``).
+# The leaderboard's and the study's stages run from the repository root too (``wdir: ..``).
 LEADERBOARD = "leaderboard/dvc.yaml"
-STAGES |= {
-    f"{LEADERBOARD}:{name}": stage
-    for name, stage in pipeline_stages(yaml.safe_load((ROOT / LEADERBOARD).read_text())).items()
-}
-REPORTING_STAGES = ("aggregate", f"{LEADERBOARD}:leaderboard")
+STUDY = "study/dvc.yaml"
+for other in (LEADERBOARD, STUDY):
+    STAGES |= {
+        f"{other}:{name}": stage
+        for name, stage in pipeline_stages(yaml.safe_load((ROOT / other).read_text())).items()
+    }
+REPORTING_STAGES = ("aggregate", f"{LEADERBOARD}:leaderboard", f"{STUDY}:aggregate")
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -66,7 +68,7 @@ def test_stages_do_not_depend_on_code_they_do_not_run():
         closure = {str(p.relative_to(ROOT)) for p in stage_closure(stage_script(stage["cmd"]))}
         if name not in REPORTING_STAGES:
             assert not any("reporting" in path for path in closure), name
-        if name.removeprefix(f"{LEADERBOARD}:") in (
+        if name.removeprefix(f"{LEADERBOARD}:").removeprefix(f"{STUDY}:") in (
             "finetune",
             "finetune_baseline",
             "evaluate",

@@ -173,6 +173,17 @@ def test_the_figure_says_what_the_band_is(cells, tmp_path):
     assert "band: 95% CI of the mean" in texts and "n = 3 seeds" in texts
 
 
+def test_a_run_of_several_initial_models_counts_runs_and_names_its_control_line(cells, tmp_path):
+    # The same three seeds again from initial model 1: six runs per point.
+    several = pd.concat([cells.assign(initial_model=0), cells.assign(initial_model=1)])
+    label = "control (unpruned), mean of 2 initial models"
+    figure = draw(several, tmp_path / "f.png", control_label=label)
+    texts = figure_texts(figure)
+    assert "points: each run (a seed from\none initial model)" in texts
+    assert "n = 6 runs" in texts and "3 seeds × 2 initial models" in texts
+    assert f"{label}: 90.1%" in texts
+
+
 def test_a_varying_number_of_seeds_is_given_as_a_range(cells, tmp_path):
     fewer = cells[~((cells["strategy"] == "random") & (cells["seed"] == 2))]
     texts = figure_texts(draw(fewer, tmp_path / "f.png"))

@@ -55,7 +55,9 @@ def test_a_run_of_two_initial_models_pairs_on_initial_model_and_seed(tmp_path):
     assert sorted(cells["initial_model"].unique()) == [0, 1]
     details = json.loads((results / "details.json").read_text())
     text = json.dumps(details)
-    assert '"n_seeds": 6' in text and '"n_seeds": 3' not in text  # 2 initial models x 3 seeds
+    # 2 initial models x 3 seeds: every point has 6 runs, every comparison 6 pairs.
+    assert '"n_runs": 6' in text and '"n_pairs": 6' in text
+    assert '"n_runs": 3' not in text and '"n_pairs": 3' not in text
 
     report = (results / "report.md").read_text()
     section = report.split("## Initial models", 1)[1].split("\n## ", 1)[0]
@@ -64,6 +66,17 @@ def test_a_run_of_two_initial_models_pairs_on_initial_model_and_seed(tmp_path):
         "paired over (initial model, seed) for initial models 0, 1 and seeds 0, 1, 2 (n = 6)"
         in report
     )
+    # The control, the setup and the figures name every initial model's control.
+    assert (
+        "**Against the unpruned control** (each run against its own initial model's: top-1 "
+        "90.12% (initial model 0), 88.12% (initial model 1))"
+    ) in report
+    assert (
+        "- Seeds: 0, 1, 2 (n = 3); from each of 2 initial models, 0 (control top-1 90.12%), "
+        "1 (control top-1 88.12%): initial model k is the benchmark's model pretrained from "
+        "seed k (n = 6 runs per point)"
+    ) in report
+    assert "the control line is the mean of the initial models' controls" in report
     # Every method moved alike, so every verdict is the same on each initial model.
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
     verdicts = [row for row in rows[1:] if row.count("|") == 6]

@@ -78,7 +78,7 @@ def test_the_band_is_the_95_percent_t_interval_of_the_mean_over_seeds():
     # Mean 82, sample std 2; t(0.975, 2 degrees of freedom) = 4.302653, so the half-width is
     # 4.302653 * 2 / sqrt(3) = 4.968276 points.
     lamp = data.loc["lamp"]
-    assert lamp["role"] == "evaluated" and lamp["n_seeds"] == 3
+    assert lamp["role"] == "evaluated" and lamp["n_runs"] == 3
     assert lamp["compression"] == pytest.approx(2.1) and lamp["speedup"] == pytest.approx(1.05)
     assert [lamp["top1"], lamp["top1_std"]] == pytest.approx([82.0, 2.0])
     assert [lamp["top1_ci_low"], lamp["top1_ci_high"]] == pytest.approx(

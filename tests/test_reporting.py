@@ -93,11 +93,11 @@ def test_grouped_mean_and_sample_std_match_numpy(grouped):
             row = grouped[
                 (grouped["strategy"] == strategy) & (grouped["target_compression"] == target)
             ]
-            assert row["n_seeds"].item() == 2
+            assert row["n_runs"].item() == 2
             assert row["top1_mean"].item() == pytest.approx(np.mean(top1s))
             assert row["top1_std"].item() == pytest.approx(np.std(top1s, ddof=1))
     assert list(grouped.columns) == [
-        "strategy", "target_compression", "n_seeds", "top1_mean", "top1_std", "top5_mean",
+        "strategy", "target_compression", "n_runs", "top1_mean", "top1_std", "top5_mean",
         "top5_std", "loss_mean", "loss_std", "compression", "effective_compression", "speedup",
         "budget_epochs", "budget_steps", "budget_rounds",
     ]  # fmt: skip
@@ -105,7 +105,7 @@ def test_grouped_mean_and_sample_std_match_numpy(grouped):
 
 def test_single_seed_std_is_nan_not_zero():
     single = grouped_table(cells_table(make_cells(seeds=(0,))))
-    assert single["n_seeds"].eq(1).all()
+    assert single["n_runs"].eq(1).all()
     assert single["top1_std"].isna().all()
 
 
@@ -121,7 +121,7 @@ def test_details_layout_and_gap_to_best_baseline(grouped):
     assert list(details["strategy"]) == ["c2", "c4", "c8", "c16", "c32"]
     assert set(details["baselines"]) == set(BASELINES)
     assert set(details["baselines"]["random"]["c8"]) == {
-        "n_seeds", "top1_mean", "top1_std", "top5_mean", "compression", "speedup", "budget_steps",
+        "n_runs", "top1_mean", "top1_std", "top5_mean", "compression", "speedup", "budget_steps",
     }  # fmt: skip
     assert details["strategy"]["c8"]["budget_steps"] == 160
     for target in COMPRESSIONS:
@@ -160,7 +160,7 @@ def test_a_method_without_results_is_an_error(grouped):
 
 def test_plot_data_is_in_percent_and_carries_the_control(grouped):
     data = plot_data(cells_table(make_cells()), CONTROL, METHODS)
-    columns = ["method", "role", "compression", "speedup", "n_seeds", "top1", "top1_std"]
+    columns = ["method", "role", "compression", "speedup", "n_runs", "top1", "top1_std"]
     columns += ["top1_ci_low", "top1_ci_high", "control_top1"]
     assert list(data.columns) == columns
     assert data["method"].iloc[0] == "lamp"
@@ -662,7 +662,7 @@ def test_the_aggregate_step_reads_properties_and_budgets(tmp_path):
     assert "- Training budget: not equalised (`equal_budget` false)" in report
     assert (results / "figures/top1_vs_compression.png").stat().st_size > 10_000
     # No results/latency: the speed outputs are absent and the report says why.
-    assert "No timings exist for this run (`results/latency` is absent)" in report
+    assert "No timings exist for this run (no `latency` folder beside its cells)" in report
     assert not (results / "latency.csv").exists()
     assert not (results / "figures/measured_vs_theoretical_speedup.png").exists()
 

@@ -71,7 +71,7 @@ def test_a_method_compared_with_itself_shows_no_difference(finished):
     for point in ("c2", "c8", "auc"):
         entry = verdicts["matched_mag"][point]
         assert entry["delta_top1"] == entry["ci_low"] == entry["ci_high"] == 0, entry
-        assert entry["verdict"] == 0 and entry["n_seeds"] == 3
+        assert entry["verdict"] == 0 and entry["n_pairs"] == 3
     report = (finished / "results/report.md").read_text()
     assert (
         "- **not detectably different** from `matched_mag` across the curve: "

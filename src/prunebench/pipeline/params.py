@@ -357,3 +357,29 @@ def leaderboard_params(raw: object, leaderboard: object) -> Params:
     # read models/pretrained/model.safetensors): one grid, one footing.
     one_initial_model = {"initial_models": [0]}
     return parse_params(raw | grid | methods_as_baselines | one_initial_model)
+
+
+STUDY_KEYS = ("initial_models",)
+"""What study/params.yaml sets; everything else is params.yaml's."""
+
+
+def study_params(raw: object, study: object) -> Params:
+    """params.yaml's run on the study's initial models (study/params.yaml: ``initial_models``).
+
+    The study is the default run (its method, baselines, matched controls, grid and settings)
+    repeated from several initial models, so a verdict can be checked on each (the paper's
+    Figure 8 question); study/dvc.yaml writes it under results/study, beside the default run.
+    """
+    if not isinstance(study, dict) or set(study) != set(STUDY_KEYS):
+        raise PrunebenchError(
+            f"study/params.yaml must hold exactly the keys {', '.join(STUDY_KEYS)}"
+        )
+    chosen = study["initial_models"]
+    if not isinstance(chosen, list) or len(chosen) < 2:
+        raise PrunebenchError(
+            f"a study compares initial models: study initial_models must list at least two, "
+            f"got {chosen!r}"
+        )
+    if not isinstance(raw, dict):
+        raise PrunebenchError("params.yaml must be a mapping of names to values")
+    return parse_params(raw | {"initial_models": chosen})

@@ -61,6 +61,20 @@ class ResolvedLeaderboard(StageConfigs):
     leaderboard: LeaderboardConfig
 
 
+@dataclass(frozen=True)
+class ResolvedStudy(StageConfigs):
+    """The study pipeline's configs (study/dvc.yaml): ``study/resolved/``. No fetch_data (the
+    study reads the default pipeline's data/splits) and no latency (another initial model
+    changes no layer shape and no count of nonzero weights: the default run's timings hold)."""
+
+    fetch_pretrained: FetchPretrainedConfig
+    prune: PruneConfig
+    strategy: EvaluatedStrategyConfig
+    finetune: FinetuneConfig
+    evaluate: EvaluateConfig
+    aggregate: AggregateConfig
+
+
 def method_properties(params: Params, options: dict[str, Any]) -> dict[str, MethodProperties]:
     """What reporting reads of every method of the run (``options``: ``method_options``),
     matched controls included."""
@@ -205,4 +219,13 @@ def resolve_leaderboard(params: Params) -> ResolvedLeaderboard:
             equal_budget=aggregate.equal_budget,
             evaluation_batch_size=aggregate.evaluation_batch_size,
         ),
+    )
+
+
+def resolve_study(params: Params) -> ResolvedStudy:
+    """The study's configs: the default run's (:func:`resolve`) on ``params.initial_models``
+    (from :func:`~prunebench.pipeline.params.study_params`)."""
+    stages = resolve(params)
+    return ResolvedStudy(
+        **{name: getattr(stages, name) for name in ResolvedStudy.__dataclass_fields__}
     )

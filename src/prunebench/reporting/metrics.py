@@ -157,7 +157,7 @@ def details_metrics(
 
 
 def verdict_metrics(comparisons: Sequence[Comparison]) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{reference: {point: {delta_top1, ci_low, ci_high, p_holm, verdict, n_seeds}}}``.
+    """``{reference: {point: {delta_top1, ci_low, ci_high, p_holm, verdict, n_pairs}}}``.
 
     The layout of ``details.json``'s ``verdicts``: keyed by the reference's name (or
     ``"control"``) and the point (``"c2"``, ..., ``"auc"``), never by the evaluated method's name.
@@ -172,7 +172,7 @@ def verdict_metrics(comparisons: Sequence[Comparison]) -> dict[str, dict[str, di
         }
         entry = numbers(values)
         entry["verdict"] = VERDICT_CODES[comparison.verdict]
-        entry["n_seeds"] = comparison.n_pairs
+        entry["n_pairs"] = comparison.n_pairs
         verdicts.setdefault(comparison.reference, {})[comparison.point] = entry
     return verdicts
 
@@ -199,7 +199,7 @@ def number(value: Any) -> float | int | None:
 
 def _point(row: pd.Series) -> dict[str, float | int]:
     point = {
-        "n_seeds": int(row["n_seeds"]),
+        "n_runs": int(row["n_runs"]),
         "top1_mean": row["top1_mean"],
         "top1_std": row["top1_std"],
         "top5_mean": row["top5_mean"],

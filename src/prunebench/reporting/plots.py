@@ -27,7 +27,8 @@ def plot_data(table: pd.DataFrame, control: Mapping[str, Any], methods: Methods)
     ``table`` has one row per cell, as :func:`~prunebench.reporting.tables.cells_table` returns.
     The columns are ``method``; ``role`` (:data:`EVALUATED`, :data:`BASELINE` or
     :data:`MATCHED`); the achieved ``compression`` and ``speedup`` (means over seeds: the two x
-    axes the paper asks for, where each method really is rather than its target); ``n_seeds``;
+    axes the paper asks for, where each method really is rather than its target); ``n_runs``
+    (seeds, times initial models in a run of several);
     ``top1`` (the mean over seeds) and ``top1_std``; ``top1_ci_low`` and ``top1_ci_high``, the
     95% confidence interval of that mean, computed by the report's own
     :func:`~prunebench.reporting.statistics.paired_interval` (Student t over the seeds), so the
@@ -51,7 +52,7 @@ def plot_data(table: pd.DataFrame, control: Mapping[str, Any], methods: Methods)
             "role": [_role(method, methods) for method in rows["strategy"]],
             "compression": rows["compression"],
             "speedup": rows["speedup"],
-            "n_seeds": rows["n_seeds"],
+            "n_runs": rows["n_runs"],
             "top1": 100 * rows["top1_mean"],
             "top1_std": 100 * rows["top1_std"],
             "top1_ci_low": [100 * low for _, low, _, _ in intervals],

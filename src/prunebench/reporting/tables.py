@@ -93,7 +93,7 @@ def grouped_table(table: pd.DataFrame) -> pd.DataFrame:
     NaN where no cell of the point records a budget.
     """
     groups = table.groupby(["strategy", "target_compression"], sort=True)
-    columns: dict[str, pd.Series] = {"n_seeds": groups["seed"].count()}
+    columns: dict[str, pd.Series] = {"n_runs": groups["seed"].count()}
     for metric in ACCURACY_METRICS:
         columns[f"{metric}_mean"] = groups[metric].mean()
         columns[f"{metric}_std"] = groups[metric].std(ddof=1)

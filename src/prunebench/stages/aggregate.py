@@ -439,11 +439,28 @@ def compute(
     )
     figures = {}
     metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
+    # The figures of the whole run draw one control line: with several initial models, the mean
+    # of their controls (each initial model's own figure draws its own).
+    drawn_control, control_label = control, "control (unpruned)"
+    if loaded.others:
+        drawn_control = {
+            metric: sum(record[metric] for record in loaded.controls.values())
+            / len(loaded.controls)
+            for metric in metrics
+        }
+        control_label = f"control (unpruned), mean of {len(loaded.controls)} initial models"
     for metric in metrics:
         for axis in ("compression", "speedup"):
             name = f"{FIGURES}/{metric}_vs_{axis}.png"
             outputs.figures[name] = partial(
-                plot_accuracy, table, control, methods=methods, setup=setup, x=axis, metric=metric
+                plot_accuracy,
+                table,
+                drawn_control,
+                methods=methods,
+                setup=setup,
+                x=axis,
+                metric=metric,
+                control_label=control_label,
             )
             figures[f"{metric} against {axis}"] = name
     # With several initial models, the curves from each one (Blalock et al. 2020, Figure 8).

@@ -45,6 +45,7 @@ def plot_accuracy(
     setup: ReportSetup,
     x: XAxis = "compression",
     metric: Metric = "top1",
+    control_label: str = "control (unpruned)",
 ) -> Figure:
     """Draw every seed, the mean and its 95% confidence band against ``x``; save it as a PNG.
 
@@ -61,8 +62,11 @@ def plot_accuracy(
     evaluated method is drawn thicker and listed first, then the baselines, then the matched
     controls (the evaluated method's per-layer sizes, weights chosen by magnitude or at random),
     drawn in the evaluated method's colour with hollow markers and a dashed or dotted line. The
-    unpruned control is a dashed dark line, since every pruned result must be read against it.
-    The file is written atomically; the figure is returned for inspection.
+    unpruned control is a dashed dark line, since every pruned result must be read against it
+    (``control_label`` names it: in a run of several initial models, the caller passes the mean
+    of their controls). With several initial models in ``cells``, a point is a run (one seed from
+    one initial model) and the note counts runs. The file is written atomically; the figure is
+    returned for inspection.
     """
     drawn = methods.all
     check_methods(cells, drawn)
@@ -85,7 +89,7 @@ def plot_accuracy(
             zorder=GUIDE_ZORDER,
         )
         handles.append(control_line)
-        labels.append(f"control (unpruned): {control_value:.1f}%")
+        labels.append(f"{control_label}: {control_value:.1f}%")
         log2_axis(axes, cells.loc[cells["strategy"].isin(drawn), x])
         axes.set_xlabel(X_LABELS[x])
         axes.set_ylabel(f"{METRIC_LABELS[metric]} (%)")
@@ -96,18 +100,31 @@ def plot_accuracy(
             loc="left",
         )
         sizes = pd.concat([curve["n"] for curve in curves.values()])
+        several = (
+            (cells["seed"].nunique(), cells["initial_model"].nunique())
+            if "initial_model" in cells and cells["initial_model"].nunique() > 1
+            else None
+        )
         side_legend(
             axes,
             handles,
             labels,
-            _band_note(int(sizes.min()), int(sizes.max())) + style_key(methods),
+            _band_note(int(sizes.min()), int(sizes.max()), several) + style_key(methods),
         )
     save(figure, Path(path))
     return figure
 
 
-def _band_note(fewest: int, most: int) -> str:
-    """What the points, the line and the band are, with the number of seeds behind each mean."""
+def _band_note(fewest: int, most: int, several: tuple[int, int] | None = None) -> str:
+    """What the points, the line and the band are, with the number of seeds behind each mean
+    (of runs in a run of several initial models: ``several`` is ``(seeds, initial models)``)."""
+    if several is not None:
+        runs = f"n = {most} runs" if fewest == most else f"n = {fewest}–{most} runs"
+        return (
+            "points: each run (a seed from\none initial model); line: mean\n"
+            f"band: 95% CI of the mean\n(Student t, {runs}:\n"
+            f"{several[0]} seeds × {several[1]} initial models)"
+        )
     if most < 2:
         return "points: each seed; line: mean\nno band: a single seed (n = 1)"
     seeds = f"n = {most} seeds" if fewest == most else f"n = {fewest}–{most} seeds"

@@ -17,14 +17,26 @@ FINDINGS = ((BETTER, "gain"), (NO_DIFFERENCE, "no detectable change"), (WORSE, "
 
 
 def control_lines(
-    strategy: str, control: Mapping[str, Any], comparisons: Sequence[Comparison]
+    strategy: str,
+    control: Mapping[str, Any],
+    comparisons: Sequence[Comparison],
+    controls: Mapping[int, float] | None = None,
 ) -> list[str]:
-    """One paragraph: the change in top-1 at every target, then where it is a gain or a drop."""
+    """One paragraph: the change in top-1 at every target, then where it is a gain or a drop.
+
+    ``controls``: each initial model's control top-1, in a run of several, where each run is
+    compared with its own initial model's control.
+    """
     changes = [c for c in comparisons if c.reference == CONTROL and c.point != AUC]
     if not changes:
         return []
+    value = f"top-1 {percent(control.get('top1'))}"
+    if controls:
+        value = "each run against its own initial model's: top-1 " + ", ".join(
+            f"{percent(top1)} (initial model {k})" for k, top1 in sorted(controls.items())
+        )
     sentence = (
-        f"**Against the unpruned control** (top-1 {percent(control.get('top1'))}): change in "
+        f"**Against the unpruned control** ({value}): change in "
         f"top-1 of `{strategy}`: "
         + "; ".join(f"{target(c)} {interval(c, short=True)}" for c in changes)
         + "."

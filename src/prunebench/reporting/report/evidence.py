@@ -45,9 +45,9 @@ def run_evidence(
     """What the checklist needs to know of the run (``rows``: the grouped table of its methods;
     ``initial_models``: the comparisons on each initial model, in a run of several)."""
     evaluated = rows[rows["strategy"] == methods.strategy]
-    seeds = int(rows["n_seeds"].min()) if len(rows) else 0
+    seeds = int(rows["n_runs"].min()) if len(rows) else 0
     if initial_models is not None:
-        # n_seeds counts the runs of a point: every seed from every initial model.
+        # n_runs counts the runs of a point: every seed from every initial model.
         seeds //= len(initial_models.controls)
     return RunEvidence(
         methods=methods,

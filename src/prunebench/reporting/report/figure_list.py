@@ -16,13 +16,23 @@ SPEED_NOTE = (
 )
 
 
-def figure_lines(figures: Mapping[str, str], timed: bool) -> list[str]:
+# In a run of several initial models, what the pooled figures draw.
+RUNS_NOTE = (
+    " With several initial models, a point in the figures of the whole run is a run (one seed "
+    "from one initial model), the line and band are over every run, and the control line is the "
+    "mean of the initial models' controls; each initial model's own figure draws its seeds "
+    "beside its own control."
+)
+
+
+def figure_lines(figures: Mapping[str, str], timed: bool, several: bool = False) -> list[str]:
     """The note, then one image per figure (``{caption: path}``), each followed by a blank line.
 
-    ``timed``: whether the run has measured latencies, hence the measured-speedup figure.
+    ``timed``: whether the run has measured latencies, hence the measured-speedup figure;
+    ``several``: whether it ran from several initial models.
     """
     return [
-        ACCURACY_NOTE + (SPEED_NOTE if timed else ""),
+        ACCURACY_NOTE + (RUNS_NOTE if several else "") + (SPEED_NOTE if timed else ""),
         "",
         *([f"![{caption}]({path})\n" for caption, path in figures.items()] or ["None.\n"]),
     ]

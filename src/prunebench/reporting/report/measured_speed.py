@@ -24,9 +24,11 @@ def speed_lines(speed: MeasuredSpeed | None, methods: Methods) -> list[str]:
     """The Measured speed section: the machine, the control's latency, the table, the lesson."""
     if speed is None:
         return [
-            "No timings exist for this run (`results/latency` is absent): only the theoretical "
-            "speedup is reported. `dvc repro` runs the `latency` stage, which times every cell "
-            "and the dense control on the machine that runs it."
+            "No timings exist for this run (no `latency` folder beside its cells): only the "
+            "theoretical speedup is reported. The default pipeline's `latency` stage (`dvc "
+            "repro`) times every cell and the dense control on the machine that runs it; another "
+            "initial model changes no layer shape and no count of nonzero weights, so initial "
+            "model 0's timings serve every initial model."
         ]
     return [
         *_timing_lines(speed),

@@ -65,6 +65,8 @@ def render_report(
     report has no Initial models section).
     """
     strategy = methods.strategy
+    # Each initial model's control, in a run of several (None in a run of one).
+    controls = initial_models.controls if initial_models is not None else None
     rows = select_methods(grouped, methods.all)
     seeds = sorted(cells["seed"].unique())
     budgets = budget_differences(cells, strategy, comparisons)
@@ -85,11 +87,11 @@ def render_report(
         *off_target_lines(cells, methods),
         *matched_control_lines(methods, comparisons, allocation, budgets),
         *unequal_budget_lines(methods, budgets, setup.equal_budget),
-        *control_lines(strategy, control, comparisons),
+        *control_lines(strategy, control, comparisons, controls),
         "",
         "## Setup",
         "",
-        *setup_lines(setup, control),
+        *setup_lines(setup, control, controls),
         published_line(published, setup),
         "",
         "## Results",
@@ -128,7 +130,7 @@ def render_report(
         "",
         "## Figures",
         "",
-        *figure_lines(figures, timed=speed is not None),
+        *figure_lines(figures, timed=speed is not None, several=bool(controls)),
         *published_lines(published, strategy),
         "## Metric disagreement",
         "",

@@ -91,7 +91,7 @@ def _wide_table(rows: pd.DataFrame, methods: Methods) -> list[str]:
 def _long_table(rows: pd.DataFrame, methods: Methods, control: Mapping[str, Any]) -> list[str]:
     """Every operating point, the control first: achieved compression and speedup, top-1, top-5."""
     lines = [
-        "| method | target | compression | speedup | top-1 | top-5 | seeds |",
+        "| method | target | compression | speedup | top-1 | top-5 | runs |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| control (unpruned) | 1 | 1.00 | 1.00 | {percent(control.get('top1'), '')} | "
         f"{percent(control.get('top5'), '')} | — |",
@@ -102,7 +102,7 @@ def _long_table(rows: pd.DataFrame, methods: Methods, control: Mapping[str, Any]
                 f"| {method_label(method, methods)} | {point['target_compression']:g} | "
                 f"{point['compression']:.2f} | {point['speedup']:.2f} | "
                 f"{mean_std(point['top1_mean'], point['top1_std'])} | "
-                f"{mean_std(point['top5_mean'], point['top5_std'])} | {point['n_seeds']} |"
+                f"{mean_std(point['top5_mean'], point['top5_std'])} | {point['n_runs']} |"
             )
     return lines
 

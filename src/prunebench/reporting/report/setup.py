@@ -68,9 +68,22 @@ class ReportSetup(Record):
     version, "device": str, ...}``."""
 
 
-def setup_lines(setup: ReportSetup, control: Mapping[str, Any]) -> list[str]:
-    """The Setup section's list: data and model, starting point, recipe, grid, budget, machine."""
+def setup_lines(
+    setup: ReportSetup, control: Mapping[str, Any], controls: Mapping[int, float] | None = None
+) -> list[str]:
+    """The Setup section's list: data and model, starting point, recipe, grid, budget, machine.
+
+    ``controls``: each initial model's control top-1, in a run of several initial models.
+    """
     seeds = ", ".join(str(seed) for seed in setup.seeds)
+    runs = ""
+    if controls:
+        runs = (
+            f"; from each of {len(controls)} initial models, "
+            + ", ".join(f"{k} (control top-1 {percent(t)})" for k, t in sorted(controls.items()))
+            + ": initial model k is the benchmark's model pretrained from seed k "
+            f"(n = {len(setup.seeds) * len(controls)} runs per point)"
+        )
     compressions = ", ".join(f"{value:g}" for value in setup.compressions)
     environment = ", ".join(f"{key} {value}" for key, value in setup.environment.items())
     return [
@@ -80,7 +93,7 @@ def setup_lines(setup: ReportSetup, control: Mapping[str, Any]) -> list[str]:
         f"split: top-1 {percent(control.get('top1'))}, top-5 {percent(control.get('top5'))}",
         f"- Finetuning (same for every method): {recipe_text(setup.finetune)}; "
         f"augmentation: {setup.augmentation}",
-        f"- Seeds: {seeds or 'n/a'} (n = {len(setup.seeds)}); "
+        f"- Seeds: {seeds or 'n/a'} (n = {len(setup.seeds)}){runs}; "
         f"target compressions: {compressions or 'n/a'}",
         _equal_budget_line(setup.equal_budget),
         f"- Environment: {environment or 'n/a'}",
