@@ -254,3 +254,14 @@ def test_the_page_names_the_test_its_blocks_and_level_and_ranks_by_curve_average
     )
     assert "Unequal budgets: `imp` used more than 10% more or fewer optimizer steps" in page
     assert "Not ranked: `global_act`" in page
+
+
+def test_the_frontier_says_a_points_speedup_is_the_timed_seeds_only():
+    from prunebench.reporting.figures.frontier import FrontierSetup, _point_note
+
+    setup = FrontierSetup("lenet5", "fashion_mnist_sample", "timed here", 0.8807, 3, (0,))
+    assert _point_note(setup) == (
+        "point: top-1 mean over 3 seeds,\nspeedup of seed 0's model,\nof one target compression"
+    )
+    every = FrontierSetup("lenet5", "fashion_mnist_sample", "timed here", 0.8807, 3, (0, 1, 2))
+    assert _point_note(every) == "point: mean over 3 seeds\nof one target compression"

@@ -99,6 +99,7 @@ def compute(
         timed_on=f"timed on {timed_on}; {speed.batch_title(speed.evaluation_batch)}",
         control_top1=control_top1,
         n_seeds=len(config.seeds),
+        timed_seeds=tuple(sorted({record["seed"] for record in loaded.timings[0]})),
     )
     drawers = {FRONTIER_FIGURE: partial(plot_frontier, points, front, methods=methods, setup=setup)}
     captions = {"top-1 against measured speedup": FRONTIER_FIGURE}

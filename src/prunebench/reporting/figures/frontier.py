@@ -30,6 +30,10 @@ class FrontierSetup:
     """The machine and the batch the speedups were timed at, in a few words."""
     control_top1: float
     n_seeds: int
+    """The seeds behind each point's top-1."""
+    timed_seeds: tuple[int, ...] = ()
+    """The seeds whose models were timed (params ``latency.seeds``): each point's speedup is
+    their mean; empty: every seed."""
 
 
 def plot_frontier(
@@ -96,8 +100,7 @@ def plot_frontier(
                 f"control − {100 * TOLERANCE:g} point: {floor:.1f}%",
                 "frontier: no point is faster\nand more accurate",
             ],
-            title=f"point: mean over {setup.n_seeds} seeds\nof one target compression"
-            + style_key(methods),
+            title=_point_note(setup) + style_key(methods),
             title_fontsize="small",
             alignment="left",
             loc="upper left",
@@ -127,3 +130,16 @@ def _draw_method(axes: Any, method: str, points: pd.DataFrame, methods: Methods)
         gid=f"points:{method}",
     )
     return line
+
+
+def _point_note(setup: FrontierSetup) -> str:
+    """What a point is: top-1 over every seed, speedup over the timed seeds only."""
+    timed = setup.timed_seeds
+    if not timed or len(timed) == setup.n_seeds:
+        return f"point: mean over {setup.n_seeds} seeds\nof one target compression"
+    speedup = (
+        f"speedup of seed {timed[0]}'s model"
+        if len(timed) == 1
+        else f"speedup: mean over seeds {', '.join(map(str, timed))}"
+    )
+    return f"point: top-1 mean over {setup.n_seeds} seeds,\n{speedup},\nof one target compression"
