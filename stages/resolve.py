@@ -20,8 +20,9 @@ from common import run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", default="params.yaml", type=Path)
-    parser.add_argument("--leaderboard", type=Path, help="leaderboard/params.yaml")
-    parser.add_argument("--study", type=Path, help="study/params.yaml")
+    pipeline = parser.add_mutually_exclusive_group()
+    pipeline.add_argument("--leaderboard", type=Path, help="leaderboard/params.yaml")
+    pipeline.add_argument("--study", type=Path, help="study/params.yaml")
     parser.add_argument("--out", default=layout.RESOLVED, type=Path)
     args = parser.parse_args()
     from prunebench.foundations.files import prepare_outputs
@@ -34,21 +35,17 @@ def main() -> None:
     from prunebench.pipeline.resolve import resolve, resolve_leaderboard, resolve_study
 
     raw = read_yaml(args.params)
-    if args.leaderboard is not None and args.study is not None:
-        parser.error("--leaderboard and --study resolve different pipelines: give one")
     if args.leaderboard is not None:
         params = leaderboard_params(raw, read_yaml(args.leaderboard))
+        resolving = resolve_leaderboard
     elif args.study is not None:
         params = study_params(raw, read_yaml(args.study))
+        resolving = resolve_study
     else:
         params = parse_params(raw)
+        resolving = resolve
     check_reachable(params)
-    if args.leaderboard is not None:
-        resolved = resolve_leaderboard(params)
-    elif args.study is not None:
-        resolved = resolve_study(params)
-    else:
-        resolved = resolve(params)
+    resolved = resolving(params)
     configs = {layout.resolved_file(stage, args.out): config for stage, config in resolved.items()}
     prepare_outputs(*configs)
     for path, config in configs.items():

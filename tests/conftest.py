@@ -56,29 +56,3 @@ def repo(tiny_run, tmp_path) -> Path:
     from pipeline_repo import copy_of
 
     return copy_of(tiny_run, tmp_path / "repo")
-
-
-# The modules that take longest (real dvc on their own grids), longest first. pytest-xdist's
-# --dist loadfile hands each worker the next module as it finishes one, in collection order:
-# started last, a long module would run alone at the end while the other worker idles.
-LONGEST_FIRST = (
-    "test_verdicts_pipeline.py",
-    "test_pipeline_workers.py",
-    "test_initial_models_pipeline.py",
-    "test_pipeline_reruns.py",
-    "test_pipeline_refusals.py",
-    "test_pipeline_sharing.py",
-    "test_pretrained.py",
-    "test_pipeline_outputs.py",
-    "test_integrity_pipeline.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    """Collect the longest modules first (the rest keep their order)."""
-
-    def rank(item) -> int:
-        name = item.path.name
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)

@@ -401,11 +401,22 @@ def compute(
             evaluation_batch=config.evaluation_batch_size,
         )
     )
+    metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
+    # The figures of the whole run draw one control line: with several initial models, the mean
+    # of their controls (each initial model's own figure draws its own).
+    drawn_control, control_label = control, "control (unpruned)"
+    if loaded.others:
+        drawn_control = {
+            metric: sum(record[metric] for record in loaded.controls.values())
+            / len(loaded.controls)
+            for metric in metrics
+        }
+        control_label = f"control (unpruned), mean of {len(loaded.controls)} initial models"
     outputs = Outputs(
         tables={
             CELLS_TABLE: table,
             AGGREGATE_TABLE: grouped,
-            ACCURACY_PLOT: plot_data(table, control, methods),
+            ACCURACY_PLOT: plot_data(table, drawn_control, methods),
             STRATEGY_CURVES_PLOT: curves_data(evaluated, strategy),
         },
         metrics={
@@ -438,17 +449,6 @@ def compute(
         environment=environment,
     )
     figures = {}
-    metrics = ["top1", "top5"] if control.get("num_classes", 10) > 10 else ["top1"]
-    # The figures of the whole run draw one control line: with several initial models, the mean
-    # of their controls (each initial model's own figure draws its own).
-    drawn_control, control_label = control, "control (unpruned)"
-    if loaded.others:
-        drawn_control = {
-            metric: sum(record[metric] for record in loaded.controls.values())
-            / len(loaded.controls)
-            for metric in metrics
-        }
-        control_label = f"control (unpruned), mean of {len(loaded.controls)} initial models"
     for metric in metrics:
         for axis in ("compression", "speedup"):
             name = f"{FIGURES}/{metric}_vs_{axis}.png"
